@@ -1,0 +1,134 @@
+"""Settings of one atende installation, read once from ``ATENDE_*`` variables or a config file.
+
+Every part of the product takes its settings from here, so an integrator has one list to read
+(the README's table mirrors it) and a wrong value stops startup with one line naming it
+(see :func:`load_settings`), instead of failing on the first call of the day.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+
+class SettingsError(Exception):
+    """A setting has a value atende cannot use; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    """All settings, with the embedded defaults a newcomer runs on."""
+
+    model_config = SettingsConfigDict(env_prefix="ATENDE_", extra="ignore")
+
+    data_dir: Path = Path("var")
+    database_url: str | None = None
+    language: str = "pt_BR"
+
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(8080, ge=1, le=65535)
+
+    protocol_format: Literal["ans", "helpdesk"] = "helpdesk"
+    ans_registration: str = "000000"
+    protocol_check_digit: bool = True
+    timezone: str = "America/Sao_Paulo"
+
+    agi_host: str = "127.0.0.1"
+    agi_port: int = Field(4573, ge=1, le=65535)
+    agi_allow: str = "127.0.0.0/8,::1/128"
+    agi_max_calls: int = Field(1000, ge=1)
+    agi_command_timeout: float = Field(60.0, gt=0)
+
+    protocol_at_start: bool = False
+    otp: Literal["always", "untrusted", "never"] = "untrusted"
+    survey: bool = False
+    hours: str = "mon-fri 08:00-12:00,13:30-17:30"
+    holidays: str = "BR"
+    extra_holidays: str = ""
+    attendant_dest: str = "from-internal,200,1"
+
+    tts: str = "espeak"
+    espeak_voice: str = "pt-br"
+    sounds_dir: Path | None = None
+    audio_base_url: str | None = None
+    messaging: str = "outbox"
+
+    @field_validator("ans_registration")
+    @classmethod
+    def _six_digits(cls, value: str) -> str:
+        if not (value.isdigit() and len(value) == 6):
+            raise ValueError("must be the operator's 6-digit ANS registration")
+        return value
+
+    @field_validator("agi_allow")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in value.split(","):
+            if part.strip():
+                ipaddress.ip_network(part.strip(), strict=False)
+        return value
+
+    @field_validator("attendant_dest")
+    @classmethod
+    def _dest(cls, value: str) -> str:
+        parts = [p.strip() for p in value.split(",")]
+        if len(parts) != 3 or not all(parts):
+            raise ValueError("must be context,extension,priority")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # An optional config file (ATENDE_CONFIG, KEY=value lines like a .env) sits under the
+        # environment: a variable set for one run wins over the file.
+        config_file = os.environ.get("ATENDE_CONFIG")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if config_file:
+            from pydantic_settings import DotEnvSettingsSource
+
+            sources.append(DotEnvSettingsSource(settings_cls, env_file=config_file))
+        return tuple(sources)
+
+    @cached_property
+    def effective_database_url(self) -> str:
+        """The database URL, defaulting to SQLite under the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'atende.db').resolve()}"
+
+    @cached_property
+    def agi_networks(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [
+            ipaddress.ip_network(p.strip(), strict=False)
+            for p in self.agi_allow.split(",")
+            if p.strip()
+        ]
+
+    @cached_property
+    def attendant_destination(self) -> tuple[str, str, str]:
+        context, exten, priority = (p.strip() for p in self.attendant_dest.split(","))
+        return context, exten, priority
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the settings, turning a validation failure into one line naming the variable."""
+    config_file = os.environ.get("ATENDE_CONFIG")
+    if config_file and not Path(config_file).is_file():
+        raise SettingsError(f"ATENDE_CONFIG: no such file: {config_file}")
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "ATENDE_" + str(first["loc"][0]).upper() if first["loc"] else "ATENDE_*"
+        raise SettingsError(f"{name}: {first['msg']} (got {first.get('input')!r})") from None

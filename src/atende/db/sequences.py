@@ -1,0 +1,51 @@
+"""The protocol number counter: unique and gap-free by the database's own row lock.
+
+``next_value`` bumps one row per scope inside the caller's transaction. The row stays locked
+until that transaction commits, so two processes can never read the same value, and a
+transaction that rolls back (the ticket was not created) gives its value back: no duplicate and
+no gap, on SQLite, PostgreSQL and MariaDB alike, without any lock held in Python.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.mysql import insert as mysql_insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from atende.db.models import ProtocolSequence
+
+
+def next_value(session: Session, scope: str) -> int:
+    dialect = session.get_bind().dialect.name
+    table = ProtocolSequence.__table__
+    if dialect in ("postgresql", "sqlite"):
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        statement = (
+            insert(table)
+            .values(scope=scope, value=1)
+            .on_conflict_do_update(index_elements=["scope"], set_={"value": table.c.value + 1})
+            .returning(table.c.value)
+        )
+        return int(session.execute(statement).scalar_one())
+    if dialect in ("mysql", "mariadb"):
+        statement = (
+            mysql_insert(table)
+            .values(scope=scope, value=1)
+            .on_duplicate_key_update(value=table.c.value + 1)
+        )
+        session.execute(statement)
+        return int(
+            session.execute(select(table.c.value).where(table.c.scope == scope)).scalar_one()
+        )
+    # Any other backend: a plain locked update, then read our own write.
+    session.execute(update(table).where(table.c.scope == scope).values(value=table.c.value + 1))
+    value = session.execute(
+        select(table.c.value).where(table.c.scope == scope)
+    ).scalar_one_or_none()
+    if value is None:
+        session.add(ProtocolSequence(scope=scope, value=1))
+        session.flush()
+        return 1
+    return int(value)

@@ -1,0 +1,1 @@
+"""Domain rules: pure, I/O-free functions and values that the services and the call flow share."""
