@@ -1,0 +1,165 @@
+"""Issuing and checking one-time codes, with every count kept in the database.
+
+Several FastAGI processes may serve one person's call and the API may resend a code, so sends
+and wrong entries are counted in ``one_time_codes`` rows, never in process memory, and each
+check locks the row it reads (``SELECT ... FOR UPDATE`` on PostgreSQL and MariaDB; SQLite
+transactions here begin ``IMMEDIATE`` and so already run one writer at a time). Only the keyed
+hash of a code is stored (see :mod:`atende.domain.otp_policy`); neither the code nor the
+person's phone is ever logged.
+
+Only a person's newest code is alive: a check always reads the newest row, so issuing a code
+ends the earlier ones without touching them, and typing an old code counts as a wrong entry
+against the new one.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import Enum
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from atende.db.models import OneTimeCode, Person
+from atende.domain.otp_policy import (
+    CODE_LIFETIME,
+    MAX_SENDS,
+    MAX_WRONG_ENTRIES,
+    SEND_WINDOW,
+    code_matches,
+    generate_code,
+    hash_code,
+)
+from atende.services.errors import NotFound, ServiceError
+
+log = logging.getLogger(__name__)
+
+
+class TooManyCodes(ServiceError):
+    """The person was sent :data:`MAX_SENDS` codes in the last hour; ``retry_at`` says when."""
+
+    status = 429
+    code = "too_many_codes"
+
+    def __init__(self, retry_at: datetime) -> None:
+        super().__init__(f"too many codes sent in the last hour; try again after {retry_at}")
+        self.retry_at = retry_at
+
+
+class VerifyStatus(Enum):
+    OK = "ok"
+    WRONG = "wrong"  # the code stays alive for ``attempts_left`` more entries
+    LOCKED = "locked"  # too many wrong entries: the code is dead, a new one must be sent
+    EXPIRED = "expired"
+    NONE = "none"  # no code was sent, or the last one was already used
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    status: VerifyStatus
+    attempts_left: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return self.status is VerifyStatus.OK
+
+
+def _now(now: datetime | None) -> datetime:
+    if now is None:
+        return datetime.now(UTC)
+    if now.tzinfo is None:
+        raise ValueError("one-time codes need an aware datetime, not a naive one")
+    return now
+
+
+class OneTimeCodes:
+    def __init__(self, sessions: sessionmaker[Session], key: bytes) -> None:
+        self.sessions = sessions
+        self._key = key
+
+    def issue(self, person_id: int, call_id: int | None = None, now: datetime | None = None) -> str:
+        """A new code for ``person_id``, to be sent and never stored in clear.
+
+        Older codes need no update: :meth:`verify` only ever reads the newest one.
+        """
+        now = _now(now)
+        with self.sessions.begin() as session:
+            # Locking the person row makes concurrent sends to one person take turns, so two of
+            # them cannot both see 4 recent codes and both add a 5th. FOR NO KEY UPDATE on
+            # PostgreSQL: rows that only reference the person (tickets) are not held up.
+            person = session.scalar(
+                select(Person.id).where(Person.id == person_id).with_for_update(key_share=True)
+            )
+            if person is None:
+                raise NotFound(f"no person with id {person_id}", field="person_id")
+            recent = session.execute(
+                select(func.count(), func.min(OneTimeCode.created_at)).where(
+                    OneTimeCode.person_id == person_id,
+                    OneTimeCode.created_at > now - SEND_WINDOW,
+                )
+            ).one()
+            if recent[0] >= MAX_SENDS:
+                log.info("one-time code refused: send limit reached for person %s", person_id)
+                raise TooManyCodes(retry_at=recent[1] + SEND_WINDOW)
+            code = generate_code()
+            row = OneTimeCode(
+                person_id=person_id,
+                call_id=call_id,
+                code_hash=hash_code(self._key, person_id, code),
+                created_at=now,
+                expires_at=now + CODE_LIFETIME,
+                attempts=0,
+            )
+            session.add(row)
+            session.flush()
+            log.info("one-time code %s issued to person %s", row.id, person_id)
+        return code
+
+    def verify(self, person_id: int, code: str, now: datetime | None = None) -> VerifyResult:
+        """Check ``code`` against the person's newest code; a match uses it up."""
+        now = _now(now)
+        with self.sessions.begin() as session:
+            row = session.scalar(
+                select(OneTimeCode)
+                .where(OneTimeCode.person_id == person_id)
+                .order_by(OneTimeCode.id.desc())
+                .limit(1)
+                .with_for_update()
+            )
+            result = self._check(row, code, now)
+            log.info(
+                "one-time code %s for person %s: %s",
+                row.id if row else None,
+                person_id,
+                result.status.value,
+            )
+        return result
+
+    def _check(self, row: OneTimeCode | None, code: str, now: datetime) -> VerifyResult:
+        if row is None or row.used_at is not None:
+            return VerifyResult(VerifyStatus.NONE)
+        if row.attempts >= MAX_WRONG_ENTRIES:
+            return VerifyResult(VerifyStatus.LOCKED)
+        if row.expires_at <= now:
+            return VerifyResult(VerifyStatus.EXPIRED)
+        if code_matches(self._key, row.person_id, code, row.code_hash):
+            row.used_at = now
+            return VerifyResult(VerifyStatus.OK)
+        row.attempts += 1
+        if row.attempts >= MAX_WRONG_ENTRIES:
+            return VerifyResult(VerifyStatus.LOCKED)
+        return VerifyResult(VerifyStatus.WRONG, attempts_left=MAX_WRONG_ENTRIES - row.attempts)
+
+    def purge_expired(self, now: datetime | None = None) -> int:
+        """Delete dead codes, keeping the last hour's: they still count towards the send limit."""
+        now = _now(now)
+        with self.sessions.begin() as session:
+            result = session.execute(
+                delete(OneTimeCode).where(
+                    OneTimeCode.expires_at <= now,
+                    OneTimeCode.created_at <= now - SEND_WINDOW,
+                )
+            )
+        return int(result.rowcount)  # type: ignore[attr-defined]
