@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import mysql
 
-from atende.domain.catalog_defaults import TABELA_1
+from atende.db.defaults import insert_default_catalog
 
 # Microseconds on MariaDB too (its DATETIME drops them by default).
 TIMESTAMP = sa.DateTime(timezone=True).with_variant(mysql.DATETIME(fsp=6), "mysql", "mariadb")
@@ -283,40 +283,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("ticket_events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_ticket_events_ticket_id"), ["ticket_id"], unique=False)
-    _insert_default_catalog()
-
-
-def _insert_default_catalog() -> None:
-    connection = op.get_bind()
-    categories = sa.table(
-        "catalog_categories",
-        sa.column("id", sa.Integer),
-        sa.column("key", sa.String),
-        sa.column("name", sa.String),
-        sa.column("prompt", sa.String),
-    )
-    items = sa.table(
-        "catalog_items",
-        sa.column("category_id", sa.Integer),
-        sa.column("key", sa.String),
-        sa.column("name", sa.String),
-        sa.column("prompt", sa.String),
-    )
-    for category in TABELA_1:
-        # Ids come from the database so its own sequences stay right for later inserts.
-        connection.execute(
-            categories.insert().values(key=category.key, name=category.name, prompt=category.prompt)
-        )
-        category_id = connection.execute(
-            sa.select(categories.c.id).where(categories.c.key == category.key)
-        ).scalar_one()
-        connection.execute(
-            items.insert(),
-            [
-                {"category_id": category_id, "key": str(key), "name": name, "prompt": name}
-                for key, name in enumerate(category.items, start=1)
-            ],
-        )
+    insert_default_catalog(op.get_bind())
 
 
 def downgrade() -> None:

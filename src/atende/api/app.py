@@ -1,0 +1,65 @@
+"""The HTTP application: REST API, Swagger UI, health and metrics, built from a services bundle."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from atende import __version__
+from atende.api import calls, catalog, people, tickets
+from atende.api.errors import install_error_handlers
+from atende.api.metrics import MetricsMiddleware
+from atende.services.bundle import Services
+
+DESCRIPTION = """
+REST API of **atende**: people who call, the service catalog the phone menus read, tickets with
+traceable protocol numbers, attendance protocols (ANS RN 623) and the record of every call.
+
+Authenticate with `Authorization: Bearer <token>` (create one with
+`atende token create --name NAME --scope admin`). Errors are always
+`{"error": {"code", "message", "field"}}`.
+"""
+
+
+def create_app(services: Services) -> FastAPI:
+    app = FastAPI(
+        title="atende",
+        version=__version__,
+        description=DESCRIPTION,
+        openapi_url="/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.services = services
+    install_error_handlers(app)
+    app.add_middleware(MetricsMiddleware)
+
+    v1 = APIRouter(prefix="/api/v1")
+    for module in (people, catalog, tickets, calls):
+        v1.include_router(module.router)
+    app.include_router(v1)
+
+    @app.get("/livez", tags=["health"], summary="The process answers (no database access)")
+    def livez() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/healthz", tags=["health"], summary="The process and its database answer")
+    def healthz() -> JSONResponse:
+        try:
+            with services.runtime.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as exc:  # any driver error means "not healthy", said plainly
+            return JSONResponse({"status": "error", "database": type(exc).__name__}, 503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    @app.get("/metrics", tags=["health"], include_in_schema=False)
+    def metrics() -> PlainTextResponse:
+        return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/docs")
+
+    return app

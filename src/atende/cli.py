@@ -1,0 +1,121 @@
+"""The ``atende`` command: run the service, manage the database, tokens and people.
+
+Every command reads the same settings; a wrong setting ends the command with one line naming
+it and exit status 2, before anything starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from atende.config import Settings, SettingsError, load_settings
+from atende.db.migrate import upgrade
+from atende.runtime import Runtime, build_runtime
+from atende.services.bundle import Services, build_services
+
+app = typer.Typer(
+    help="atende: URA (IVR) e central de chamados e protocolos.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+people_app = typer.Typer(help="People (callers).", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(token_app, name="token")
+app.add_typer(people_app, name="people")
+
+console = Console(stderr=True)
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except SettingsError as exc:
+        console.print(f"[red]atende: {exc}[/red]", soft_wrap=True)
+        raise typer.Exit(2) from None
+
+
+def open_services(migrate: bool = True) -> Services:
+    settings = settings_or_exit()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    if migrate:
+        upgrade(settings.effective_database_url)
+    return build_services(build_runtime(settings))
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or migrate the database schema to the newest version."""
+    settings = settings_or_exit()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(settings.effective_database_url)
+    console.print("database is up to date")
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Option(help="Who or what uses this token")],
+    scope: Annotated[list[str], typer.Option(help="read, write or admin (repeatable)")],
+    allow: Annotated[list[str] | None, typer.Option(help="Allowed client network (CIDR)")] = None,
+) -> None:
+    """Create an API token; the token itself is printed once, as the last line."""
+    from atende.services.errors import ServiceError
+
+    services = open_services()
+    try:
+        _, clear = services.tokens.create(name, scope, allow or [])
+    except ServiceError as exc:
+        console.print(f"[red]atende: {exc.message}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"token {name!r} created with scopes {', '.join(scope)}; it is shown only now:")
+    print(clear)
+
+
+@people_app.command("import")
+def people_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+    """Create or update people from a CSV (code,name,phone,extensions,email,card_number,cpf)."""
+    services = open_services()
+    with file.open(newline="", encoding="utf-8-sig") as stream:
+        created, updated, errors = services.people.import_csv(stream)
+    for error in errors:
+        console.print(f"[yellow]{error}[/yellow]")
+    console.print(f"{created} created, {updated} updated, {len(errors)} rejected")
+    if errors:
+        raise typer.Exit(1)
+
+
+@app.command()
+def demo() -> None:
+    """Add the demo people (see the README) to the directory."""
+    from atende.demo import load_demo_people
+
+    added = load_demo_people(open_services().people)
+    console.print(f"{added} demo people added")
+
+
+def first_run(runtime: Runtime, services: Services) -> None:
+    """On embedded defaults, make a fresh install usable at once: demo people, admin token."""
+    from atende.demo import load_demo_people
+
+    if runtime.settings.database_url is None and not services.people.find(extension="2001"):
+        load_demo_people(services.people)
+    if not services.tokens.list():
+        _, clear = services.tokens.create("admin", ["admin"])
+        console.print("[bold]First start: an admin token was created (shown only now):[/bold]")
+        console.print(clear, soft_wrap=True)
+
+
+@app.command()
+def serve() -> None:
+    """Run the HTTP API (and, with the phone flow, the FastAGI server) in one process."""
+    from atende.logs import configure_logging
+    from atende.serve import run
+
+    configure_logging()
+    services = open_services()
+    first_run(services.runtime, services)
+    asyncio.run(run(services))

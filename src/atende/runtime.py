@@ -1,0 +1,50 @@
+"""The parts one running atende shares: settings, database, protocol scheme and the clock.
+
+Built once per process by :func:`build_runtime`; the HTTP app, the FastAGI server and the CLI
+all receive the same object, so tests can build one against any database URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from atende.config import Settings
+from atende.db.engine import make_engine, make_session_factory
+from atende.domain.protocol_numbers import ProtocolScheme
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    scheme: ProtocolScheme
+    clock: Callable[[], datetime] = field(default=_utcnow)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.settings.timezone)
+
+    def today(self) -> date:
+        """The local calendar day (protocol numbers and business hours are local)."""
+        return self.clock().astimezone(self.zone).date()
+
+
+def build_runtime(settings: Settings, engine: Engine | None = None) -> Runtime:
+    engine = engine or make_engine(settings.effective_database_url)
+    scheme = ProtocolScheme(
+        format=settings.protocol_format,
+        ans_registration=settings.ans_registration,
+        check_digit=settings.protocol_check_digit,
+    )
+    return Runtime(settings, engine, make_session_factory(engine), scheme)

@@ -1,0 +1,110 @@
+"""The record of each phone call: its start, every step the caller went through, its end.
+
+The phone flow writes one event per step as it happens, so a call that drops still shows where
+it ended; the dashboard and ``GET /api/v1/calls`` read the same rows.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from atende.db.models import Call, CallEvent
+from atende.runtime import Runtime
+from atende.services.errors import Invalid, NotFound
+
+OUTCOMES = (
+    "ticket_opened",
+    "status_given",
+    "transferred",
+    "abandoned",
+    "declined",
+    "failed",
+    "completed",
+    "busy",
+)
+
+
+class CallService:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.sessions = runtime.sessions
+
+    def start(self, uniqueid: str, caller_id: str | None, channel: str | None) -> Call:
+        """Record a new call; a second start with the same Asterisk unique id returns the first
+        (Asterisk can run AGI() twice in one call)."""
+        with self.sessions.begin() as session:
+            call = session.scalar(select(Call).where(Call.uniqueid == uniqueid))
+            if call is None:
+                call = Call(
+                    uniqueid=uniqueid,
+                    caller_id=caller_id,
+                    channel=channel,
+                    started_at=self.runtime.clock(),
+                )
+                session.add(call)
+            return call
+
+    def step(self, call_id: int, step: str, **detail: object) -> None:
+        with self.sessions.begin() as session:
+            seq = session.scalar(
+                select(func.coalesce(func.max(CallEvent.seq), 0)).where(
+                    CallEvent.call_id == call_id
+                )
+            )
+            session.add(
+                CallEvent(
+                    call_id=call_id,
+                    seq=int(seq or 0) + 1,
+                    at=self.runtime.clock(),
+                    step=step,
+                    detail=detail,
+                )
+            )
+            call = session.get(Call, call_id)
+            if call is not None:
+                call.last_step = step
+
+    def identify(self, call_id: int, person_id: int) -> None:
+        with self.sessions.begin() as session:
+            call = session.get(Call, call_id)
+            if call is not None:
+                call.person_id = person_id
+
+    def survey(self, call_id: int, score: int) -> None:
+        if not 1 <= score <= 5:
+            raise Invalid("a survey answer is 1 to 5", field="survey_score")
+        with self.sessions.begin() as session:
+            call = session.get(Call, call_id)
+            if call is not None:
+                call.survey_score = score
+
+    def end(self, call_id: int, outcome: str) -> None:
+        with self.sessions.begin() as session:
+            call = session.get(Call, call_id)
+            if call is not None and call.ended_at is None:
+                call.ended_at = self.runtime.clock()
+                call.outcome = outcome
+
+    def get(self, uniqueid: str) -> Call:
+        with self.sessions() as session:
+            call = session.scalar(select(Call).where(Call.uniqueid == uniqueid))
+            if call is None:
+                raise NotFound(f"no call {uniqueid}", field="uniqueid")
+            return call
+
+    def list(
+        self,
+        *,
+        outcome: str | None = None,
+        started_from: datetime | None = None,
+        limit: int = 50,
+    ) -> list[Call]:
+        query = select(Call).order_by(Call.id.desc()).limit(max(1, min(limit, 200)))
+        if outcome:
+            query = query.where(Call.outcome == outcome)
+        if started_from:
+            query = query.where(Call.started_at >= started_from)
+        with self.sessions() as session:
+            return list(session.scalars(query))

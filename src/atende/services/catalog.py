@@ -1,0 +1,118 @@
+"""The service catalog tree (categories and items) that the phone menus are read from."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from atende.db.models import Category, Item, Ticket
+from atende.runtime import Runtime
+from atende.services.errors import Conflict, Invalid, NotFound
+
+# 7 repeats the category menu, 9 the main menu, 0 reaches a person: never catalog keys.
+RESERVED_KEYS = frozenset({"0", "7", "9", "*", "#"})
+ITEM_RESERVED_KEYS = frozenset({"0", "9", "*", "#"})
+
+
+def _check_key(key: str, reserved: frozenset[str]) -> None:
+    if len(key) != 1 or not key.isdigit() or key in reserved:
+        allowed = ", ".join(k for k in "123456789" if k not in reserved)
+        raise Invalid(f"key must be one keypad digit among {allowed}", field="key")
+
+
+class CatalogService:
+    def __init__(self, runtime: Runtime) -> None:
+        self.sessions = runtime.sessions
+
+    def tree(self) -> list[Category]:
+        with self.sessions() as session:
+            return list(session.scalars(select(Category).order_by(Category.key)))
+
+    def category(self, category_id: int) -> Category:
+        with self.sessions() as session:
+            return self._category(session, category_id)
+
+    def item(self, item_id: int) -> Item:
+        with self.sessions() as session:
+            item = session.get(Item, item_id)
+            if item is None:
+                raise NotFound(f"no catalog item {item_id}", field="item_id")
+            return item
+
+    def _category(self, session: Session, category_id: int) -> Category:
+        category = session.get(Category, category_id)
+        if category is None:
+            raise NotFound(f"no category {category_id}", field="category_id")
+        return category
+
+    def _flush(self, session: Session) -> None:
+        try:
+            with session.begin_nested():
+                session.flush()
+        except IntegrityError:
+            raise Conflict("this key is already used at this level", field="key") from None
+
+    def add_category(self, key: str, name: str, prompt: str | None = None) -> Category:
+        _check_key(key, RESERVED_KEYS)
+        with self.sessions.begin() as session:
+            category = Category(key=key, name=name, prompt=prompt or name)
+            session.add(category)
+            self._flush(session)
+            session.refresh(category)
+            return category
+
+    def update_category(
+        self, category_id: int, *, key: str | None, name: str | None, prompt: str | None
+    ) -> Category:
+        if key is not None:
+            _check_key(key, RESERVED_KEYS)
+        with self.sessions.begin() as session:
+            category = self._category(session, category_id)
+            for attr, value in (("key", key), ("name", name), ("prompt", prompt)):
+                if value is not None:
+                    setattr(category, attr, value)
+            self._flush(session)
+            return category
+
+    def delete_category(self, category_id: int) -> None:
+        with self.sessions.begin() as session:
+            category = self._category(session, category_id)
+            if category.items:
+                raise Conflict("remove the category's items first", field="category_id")
+            session.delete(category)
+
+    def add_item(self, category_id: int, key: str, name: str, prompt: str | None = None) -> Item:
+        _check_key(key, ITEM_RESERVED_KEYS)
+        with self.sessions.begin() as session:
+            self._category(session, category_id)
+            item = Item(category_id=category_id, key=key, name=name, prompt=prompt or name)
+            session.add(item)
+            self._flush(session)
+            session.refresh(item)
+            return item
+
+    def update_item(
+        self, item_id: int, *, key: str | None, name: str | None, prompt: str | None
+    ) -> Item:
+        if key is not None:
+            _check_key(key, ITEM_RESERVED_KEYS)
+        with self.sessions.begin() as session:
+            item = session.get(Item, item_id)
+            if item is None:
+                raise NotFound(f"no catalog item {item_id}", field="item_id")
+            for attr, value in (("key", key), ("name", name), ("prompt", prompt)):
+                if value is not None:
+                    setattr(item, attr, value)
+            self._flush(session)
+            return item
+
+    def delete_item(self, item_id: int) -> None:
+        with self.sessions.begin() as session:
+            item = session.get(Item, item_id)
+            if item is None:
+                raise NotFound(f"no catalog item {item_id}", field="item_id")
+            used = session.scalar(select(func.count()).where(Ticket.item_id == item_id))
+            if used:
+                raise Conflict("tickets point to this item; rename it instead", field="item_id")
+            session.delete(item)

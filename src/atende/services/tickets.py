@@ -1,0 +1,220 @@
+"""Opening, reading, listing and moving tickets, with their history and protocol numbers."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, lazyload
+
+from atende.db.models import Item, Person, Ticket, TicketEvent
+from atende.db.sequences import next_value
+from atende.domain.ticket_status import ALLOWED_TRANSITIONS, TicketStatus, can_change
+from atende.metrics import TICKETS_OPENED
+from atende.runtime import Runtime
+from atende.services.errors import Conflict, Invalid, NotFound
+
+CHANNELS = ("phone", "web", "api")
+MAX_PAGE = 200
+
+
+def issue_number(session: Session, runtime: Runtime) -> str:
+    """The next protocol number, taken inside ``session``'s transaction (see db.sequences)."""
+    day = runtime.today()
+    return runtime.scheme.format_number(
+        day, next_value(session, runtime.scheme.sequence_scope(day))
+    )
+
+
+@dataclass
+class NewTicket:
+    person_code: str
+    item_id: int
+    description: str = ""
+    channel: str = "api"
+    call_id: int | None = None
+    idempotency_key: str | None = None
+
+
+@dataclass
+class TicketFilter:
+    person_code: str | None = None
+    status: TicketStatus | None = None
+    item_id: int | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+    limit: int = 50
+    cursor: str | None = None
+
+
+def encode_cursor(ticket_id: int) -> str:
+    return base64.urlsafe_b64encode(str(ticket_id).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> int:
+    try:
+        return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
+    except ValueError:
+        raise Invalid("cursor is not one this API gave", field="cursor") from None
+
+
+class TicketService:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.sessions = runtime.sessions
+
+    def open(self, new: NewTicket, actor: str) -> tuple[Ticket, bool]:
+        """Open a ticket; returns (ticket, created). A known idempotency key returns the
+        ticket it made, provided the request is the same one."""
+        if new.channel not in CHANNELS:
+            raise Invalid(f"channel must be one of {', '.join(CHANNELS)}", field="channel")
+        if new.idempotency_key:
+            existing = self._by_key(new.idempotency_key)
+            if existing is not None:
+                return self._same_request(existing, new), False
+        try:
+            with self.sessions.begin() as session:
+                ticket = self._insert(session, new, actor)
+        except IntegrityError:
+            # Two retries raced with one key: the other one won and its number is the ticket's.
+            existing = self._by_key(new.idempotency_key) if new.idempotency_key else None
+            if existing is None:
+                raise
+            return self._same_request(existing, new), False
+        TICKETS_OPENED.labels(new.channel).inc()
+        return self.get(ticket.protocol), True
+
+    def _insert(self, session: Session, new: NewTicket, actor: str) -> Ticket:
+        person = session.scalar(select(Person).where(Person.code == new.person_code))
+        if person is None:
+            raise NotFound(f"no person with code {new.person_code}", field="person_code")
+        if not person.active:
+            raise Conflict("this person is deactivated", field="person_code")
+        if session.get(Item, new.item_id) is None:
+            raise NotFound(f"no catalog item {new.item_id}", field="item_id")
+        now = self.runtime.clock()
+        ticket = Ticket(
+            protocol=issue_number(session, self.runtime),
+            person_id=person.id,
+            item_id=new.item_id,
+            description=new.description,
+            channel=new.channel,
+            status=TicketStatus.OPEN.value,
+            call_id=new.call_id,
+            idempotency_key=new.idempotency_key,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(ticket)
+        session.flush()
+        session.add(
+            TicketEvent(
+                ticket_id=ticket.id, at=now, actor=actor, to_status=ticket.status, note="opened"
+            )
+        )
+        return ticket
+
+    def _by_key(self, key: str) -> Ticket | None:
+        with self.sessions() as session:
+            return session.scalar(select(Ticket).where(Ticket.idempotency_key == key))
+
+    @staticmethod
+    def _same_request(ticket: Ticket, new: NewTicket) -> Ticket:
+        if (ticket.person.code, ticket.item_id, ticket.description, ticket.channel) != (
+            new.person_code,
+            new.item_id,
+            new.description,
+            new.channel,
+        ):
+            raise Conflict(
+                "this Idempotency-Key was used for a different ticket", field="Idempotency-Key"
+            )
+        return ticket
+
+    def get(self, protocol: str) -> Ticket:
+        with self.sessions() as session:
+            ticket = session.scalar(select(Ticket).where(Ticket.protocol == protocol))
+            if ticket is None:
+                raise NotFound(f"no ticket with protocol {protocol}", field="protocol")
+            return ticket
+
+    def find_for_person(self, protocol: str, person_code: str) -> Ticket | None:
+        """The ticket if it exists and belongs to that person; None in both other cases, so a
+        caller can never learn that someone else's number exists."""
+        if not self.runtime.scheme.looks_valid(protocol):
+            return None
+        try:
+            ticket = self.get(protocol)
+        except NotFound:
+            return None
+        return ticket if ticket.person.code == person_code else None
+
+    def list(self, filters: TicketFilter) -> tuple[list[Ticket], str | None]:
+        limit = max(1, min(filters.limit, MAX_PAGE))
+        query = select(Ticket).order_by(Ticket.id.desc()).limit(limit + 1)
+        if filters.person_code:
+            query = query.join(Person, Ticket.person_id == Person.id).where(
+                Person.code == filters.person_code
+            )
+        if filters.status:
+            query = query.where(Ticket.status == filters.status.value)
+        if filters.item_id:
+            query = query.where(Ticket.item_id == filters.item_id)
+        if filters.created_from:
+            query = query.where(Ticket.created_at >= filters.created_from)
+        if filters.created_to:
+            query = query.where(Ticket.created_at < filters.created_to)
+        if filters.cursor:
+            query = query.where(Ticket.id < decode_cursor(filters.cursor))
+        with self.sessions() as session:
+            rows = list(session.scalars(query).unique())
+        next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
+        return rows[:limit], next_cursor
+
+    def change(
+        self,
+        protocol: str,
+        *,
+        actor: str,
+        status: TicketStatus | None = None,
+        note: str = "",
+        assignee: str | None = None,
+    ) -> Ticket:
+        with self.sessions.begin() as session:
+            ticket = session.scalar(
+                select(Ticket)
+                .options(lazyload(Ticket.person), lazyload(Ticket.item))  # lock tickets only
+                .where(Ticket.protocol == protocol)
+                .with_for_update()
+            )
+            if ticket is None:
+                raise NotFound(f"no ticket with protocol {protocol}", field="protocol")
+            current = TicketStatus(ticket.status)
+            if status is not None and status != current and not can_change(current, status):
+                allowed = ", ".join(sorted(s.value for s in ALLOWED_TRANSITIONS[current])) or "none"
+                raise Conflict(
+                    f"a ticket {current.value} cannot become {status.value} (allowed: {allowed})",
+                    field="status",
+                )
+            if status is None and assignee is None and not note:
+                raise Invalid("nothing to change: give status, assignee or note", field="status")
+            now = self.runtime.clock()
+            if assignee is not None:
+                ticket.assignee = assignee or None
+            new_status = status or current
+            ticket.status = new_status.value
+            ticket.updated_at = now
+            session.add(
+                TicketEvent(
+                    ticket_id=ticket.id,
+                    at=now,
+                    actor=actor,
+                    from_status=current.value,
+                    to_status=new_status.value,
+                    note=note if assignee is None else (note or f"assignee: {assignee or '-'}"),
+                )
+            )
+        return self.get(protocol)

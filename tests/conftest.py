@@ -1,0 +1,129 @@
+"""Shared fixtures: every database test runs on SQLite, and again on PostgreSQL and MariaDB
+when ``ATENDE_TEST_POSTGRES_URL`` / ``ATENDE_TEST_MYSQL_URL`` point at a server.
+
+Each backend gets a database of its own for the session (created, migrated from empty, dropped
+at the end); each test starts from the state of a fresh install (tables emptied, default
+catalog back).
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import sys
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+sys.path.insert(0, str(pathlib.Path(__file__).parent))
+
+from atende.config import Settings
+from atende.db.defaults import insert_default_catalog
+from atende.db.engine import make_engine, normalize_url
+from atende.db.migrate import upgrade
+from atende.db.models import Base
+from atende.runtime import Runtime, build_runtime
+from atende.services.bundle import Services, build_services
+
+SERVER_BACKENDS = {
+    "postgresql": "ATENDE_TEST_POSTGRES_URL",
+    "mysql": "ATENDE_TEST_MYSQL_URL",
+}
+
+
+def _backends() -> list[str]:
+    return ["sqlite"] + [name for name, var in SERVER_BACKENDS.items() if os.environ.get(var)]
+
+
+def create_scratch_database(server_url: str) -> str:
+    """A new empty database on the server of ``server_url``; returns its URL."""
+    url = make_url(normalize_url(server_url))
+    name = f"atende_test_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def drop_scratch_database(server_url: str, scratch_url: str) -> None:
+    name = make_url(scratch_url).database
+    admin = create_engine(make_url(normalize_url(server_url)), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        if admin.dialect.name == "postgresql":
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        else:
+            connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+    admin.dispose()
+
+
+@pytest.fixture(scope="session", params=_backends())
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    backend = request.param
+    if backend == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'atende.db'}"
+        upgrade(url)
+        yield url
+        return
+    server_url = os.environ[SERVER_BACKENDS[backend]]
+    url = create_scratch_database(server_url)
+    try:
+        upgrade(url)
+        yield url
+    finally:
+        drop_scratch_database(server_url, url)
+
+
+@pytest.fixture(scope="session")
+def shared_engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+def reset_database(engine: Engine) -> None:
+    """Empty every table and put the default catalog back: a fresh install, quickly."""
+    tables = list(reversed(Base.metadata.sorted_tables))
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            names = ", ".join(t.name for t in tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        elif engine.dialect.name in ("mysql", "mariadb"):
+            connection.execute(text("SET FOREIGN_KEY_CHECKS=0"))
+            for table in tables:
+                connection.execute(text(f"TRUNCATE TABLE {table.name}"))
+            connection.execute(text("SET FOREIGN_KEY_CHECKS=1"))
+        else:
+            for table in tables:
+                connection.execute(table.delete())
+        insert_default_catalog(connection)
+
+
+@pytest.fixture
+def settings(tmp_path: pathlib.Path, database_url: str) -> Settings:
+    return Settings(data_dir=tmp_path / "var", database_url=database_url)
+
+
+@pytest.fixture
+def runtime(settings: Settings, shared_engine: Engine) -> Runtime:
+    reset_database(shared_engine)
+    return build_runtime(settings, engine=shared_engine)
+
+
+@pytest.fixture
+def services(runtime: Runtime) -> Services:
+    return build_services(runtime)
+
+
+@pytest.fixture
+def api(services: Services) -> Iterator[object]:
+    """An httpx client with an admin token, against the app served on loopback."""
+    from api_client import api_client
+
+    with api_client(services) as client:
+        yield client
