@@ -1,0 +1,245 @@
+"""Sending messages to people through a chain of channels, with a record of each one.
+
+Every message gets a row in the ``messages`` table, which the dashboard shows: the recipient
+masked, and for one-time codes the code masked too, so a code is only ever in clear at the
+provider (or in the development outbox). One-time codes go out at once (:meth:`send_now`: a
+caller is waiting on the line, and a late code is useless). Other messages (protocol numbers,
+status changes) are queued and delivered by :meth:`deliver_due`, retried with growing delays,
+so that a provider outage delays them instead of losing them; a queued row is claimed by
+bumping its attempt count, so several processes may run ``deliver_due`` at once.
+
+A queued row keeps only the masked recipient: at delivery the address comes back from the
+person's record (the phone or e-mail the mask was made from). Database work runs in worker
+threads, off the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import cast
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from atende.db.models import Message, Person, utcnow
+from atende.domain.identity import mask
+from atende.messaging.port import (
+    DeliveryError,
+    MessageChannel,
+    MessageKind,
+    OutgoingMessage,
+    SendResult,
+)
+
+log = logging.getLogger(__name__)
+
+SENDING, SENT, QUEUED, FAILED = "sending", "sent", "queued", "failed"
+
+_CODE = re.compile(r"\d{4,}")
+
+
+def text_at_rest(message: OutgoingMessage) -> str:
+    """The text as stored: in a one-time code message every run of 4+ digits is masked."""
+    if message.kind != "otp":
+        return message.text
+    return _CODE.sub(lambda match: "*" * len(match.group()), message.text)
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    id: int
+    attempts: int
+    kind: MessageKind
+    text: str
+    address: str | None
+
+
+class Messenger:
+    """Sends through ``channels`` in order: the first that takes a message delivers it."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        channels: Sequence[MessageChannel],
+        *,
+        clock: Callable[[], datetime] = utcnow,
+        max_attempts: int = 12,
+        first_retry: timedelta = timedelta(seconds=30),
+        max_retry: timedelta = timedelta(hours=1),
+        lease: timedelta = timedelta(minutes=5),
+    ) -> None:
+        if not channels:
+            raise ValueError("a messenger needs at least one channel")
+        self.sessions = sessions
+        self.channels = list(channels)
+        self.clock = clock
+        self.max_attempts = max_attempts
+        self.first_retry = first_retry
+        self.max_retry = max_retry
+        self.lease = lease
+
+    async def send_now(self, message: OutgoingMessage, person_id: int | None = None) -> SendResult:
+        """Send at once (one-time codes). Raises DeliveryError when every channel failed."""
+        message_id = await asyncio.to_thread(self._insert, message, person_id, SENDING, 1)
+        try:
+            channel, result = await self._try_channels(message_id, message)
+        except DeliveryError as exc:
+            await asyncio.to_thread(self._finish, message_id, FAILED, error=str(exc))
+            raise
+        await asyncio.to_thread(
+            self._finish, message_id, SENT, channel=channel, provider_id=result.provider_id
+        )
+        return result
+
+    async def enqueue(self, message: OutgoingMessage, person_id: int) -> int:
+        """Queue a message to ``person_id``'s phone or e-mail (``message.to``); returns its id.
+
+        :meth:`deliver_due` sends it; the address is read again from the person's record then.
+        """
+        return await asyncio.to_thread(self._insert, message, person_id, QUEUED, 0)
+
+    async def deliver_due(self, limit: int = 100) -> int:
+        """Try the queued messages whose time has come; returns how many were sent."""
+        sent = 0
+        for claimed in await asyncio.to_thread(self._claim_due, limit):
+            if claimed.address is None:
+                error = "the person's record no longer has this recipient"
+                await asyncio.to_thread(self._finish, claimed.id, FAILED, error=error)
+                continue
+            message = OutgoingMessage(to=claimed.address, text=claimed.text, kind=claimed.kind)
+            try:
+                channel, result = await self._try_channels(claimed.id, message)
+            except DeliveryError as exc:
+                await asyncio.to_thread(self._retry_or_fail, claimed, exc)
+                continue
+            await asyncio.to_thread(
+                self._finish, claimed.id, SENT, channel=channel, provider_id=result.provider_id
+            )
+            sent += 1
+        return sent
+
+    async def _try_channels(
+        self, message_id: int, message: OutgoingMessage
+    ) -> tuple[str, SendResult]:
+        retryable = False
+        for channel in self.channels:
+            try:
+                result = await channel.send(message)
+            except DeliveryError as exc:
+                retryable = retryable or exc.retryable
+                reason = str(exc)
+            except Exception as exc:
+                # An adapter bug or an unexpected network error: its text may hold the address.
+                retryable = True
+                reason = type(exc).__name__
+            else:
+                log.info(
+                    "message %d (%s) to %s sent via %s",
+                    message_id,
+                    message.kind,
+                    mask(message.to),
+                    channel.name,
+                )
+                return channel.name, result
+            log.warning("message %d: channel %s failed: %s", message_id, channel.name, reason)
+        raise DeliveryError(f"every channel failed, last: {reason}", retryable=retryable)
+
+    def _insert(
+        self, message: OutgoingMessage, person_id: int | None, status: str, attempts: int
+    ) -> int:
+        now = self.clock()
+        row = Message(
+            person_id=person_id,
+            channel=self.channels[0].name,
+            recipient=mask(message.to),
+            kind=message.kind,
+            text=text_at_rest(message),
+            status=status,
+            attempts=attempts,
+            created_at=now,
+            next_attempt_at=now if status == QUEUED else None,
+        )
+        with self.sessions.begin() as session:
+            session.add(row)
+            session.flush()
+            return row.id
+
+    def _finish(
+        self,
+        message_id: int,
+        status: str,
+        *,
+        channel: str | None = None,
+        provider_id: str | None = None,
+        error: str | None = None,
+    ) -> None:
+        values: dict[str, object] = {"status": status, "error": error, "next_attempt_at": None}
+        if status == SENT:
+            values.update(channel=channel, provider_id=provider_id, sent_at=self.clock())
+        with self.sessions.begin() as session:
+            session.execute(update(Message).where(Message.id == message_id).values(**values))
+
+    def _retry_or_fail(self, claimed: _Claimed, exc: DeliveryError) -> None:
+        if not exc.retryable or claimed.attempts >= self.max_attempts:
+            self._finish(claimed.id, FAILED, error=str(exc))
+            log.warning("message %d failed after %d attempts", claimed.id, claimed.attempts)
+            return
+        delay = min(self.first_retry * 2 ** (claimed.attempts - 1), self.max_retry)
+        with self.sessions.begin() as session:
+            session.execute(
+                update(Message)
+                .where(Message.id == claimed.id)
+                .values(status=QUEUED, error=str(exc), next_attempt_at=self.clock() + delay)
+            )
+
+    def _claim_due(self, limit: int) -> list[_Claimed]:
+        now = self.clock()
+        claimed: list[_Claimed] = []
+        with self.sessions.begin() as session:
+            due = session.scalars(
+                select(Message)
+                .where(Message.status == QUEUED, Message.next_attempt_at <= now)
+                .order_by(Message.next_attempt_at)
+                .limit(limit)
+            ).all()
+            for row in due:
+                # Another process may have claimed the row since the select: the attempt count
+                # is the version that tells.
+                taken = session.execute(
+                    update(Message)
+                    .where(
+                        Message.id == row.id,
+                        Message.status == QUEUED,
+                        Message.attempts == row.attempts,
+                    )
+                    .values(attempts=row.attempts + 1, next_attempt_at=now + self.lease)
+                    .execution_options(synchronize_session=False)
+                )
+                if taken.rowcount != 1:
+                    continue
+                person = session.get(Person, row.person_id) if row.person_id else None
+                claimed.append(
+                    _Claimed(
+                        id=row.id,
+                        attempts=row.attempts + 1,
+                        kind=cast(MessageKind, row.kind),
+                        text=row.text,
+                        address=_address(person, row.recipient),
+                    )
+                )
+        return claimed
+
+
+def _address(person: Person | None, masked: str) -> str | None:
+    """The person's phone or e-mail that ``masked`` was made from, if still on record."""
+    if person is None:
+        return None
+    for address in (person.phone, person.email):
+        if address and mask(address) == masked:
+            return address
+    return None

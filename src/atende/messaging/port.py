@@ -1,0 +1,52 @@
+"""What every message channel promises: send one text to one phone or e-mail address.
+
+A provider (the local outbox, WhatsApp Cloud API, Twilio, a webhook) is one class with a
+``name`` and an async ``send``. It says whether a failure is worth retrying, so that an outage
+delays a message while a refused number does not keep being tried.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+MessageKind = Literal["otp", "protocol", "status"]
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    """One message: ``to`` is an E.164 phone (``+5545999991234``) or an e-mail address.
+
+    ``template`` and ``fields`` are for providers that send approved templates (WhatsApp)
+    instead of free text: the key of the text in ``atende.texts`` and the values it was filled
+    with.
+    """
+
+    to: str
+    text: str
+    kind: MessageKind
+    template: str | None = None
+    fields: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """The provider's identifier of an accepted message, for support and delivery receipts."""
+
+    provider_id: str
+
+
+class DeliveryError(Exception):
+    """A channel did not take the message. ``retryable`` is False when trying again later
+    cannot help (invalid number, refused content); the message never holds the recipient."""
+
+    def __init__(self, reason: str, *, retryable: bool) -> None:
+        super().__init__(reason)
+        self.retryable = retryable
+
+
+class MessageChannel(Protocol):
+    name: str
+
+    async def send(self, message: OutgoingMessage) -> SendResult: ...

@@ -1,0 +1,195 @@
+"""Synthesized audio on disk, named by what it says, so that each text is rendered once.
+
+A file's name is the SHA-256 of (engine, voice, text): the same prompt is never synthesized
+twice, a changed voice or engine renders afresh, and the name is an immutable URL that
+Asterisk's HTTP media cache may keep forever. Its full 64 hex digits also keep audio URLs
+longer than Asterisk's cache path (bug #444, see the AGI transcript).
+
+Files are written to a temporary name in the same directory and renamed: Asterisk, the HTTP
+route and other atende processes see a whole file or none. Fixed prompts are rendered at
+start-up (:meth:`AudioCache.prerender`); the rest (callers' names) are removed by
+:meth:`AudioCache.cleanup` once unused for a while.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from atende.config import Settings
+from atende.speech.port import SpeechEngine
+
+log = logging.getLogger(__name__)
+
+SUFFIX = ".wav"
+TEMP_PREFIX = ".partial-"
+STALE_TEMP_SECONDS = 3600
+PRERENDER_THREADS = 4
+
+
+def is_audio_name(name: str) -> bool:
+    """True for names the cache writes (64 lowercase hex digits + ``.wav``), nothing else."""
+    stem, dot, suffix = name.partition(".")
+    return (
+        bool(dot)
+        and "." + suffix == SUFFIX
+        and len(stem) == 64
+        and all(ch in "0123456789abcdef" for ch in stem)
+    )
+
+
+def cache_directory(settings: Settings) -> Path:
+    """``ATENDE_SOUNDS_DIR`` when set (the FastAGI host is the Asterisk host), else
+    ``$ATENDE_DATA_DIR/audio``; always absolute, since Asterisk gets absolute paths."""
+    directory = settings.sounds_dir or settings.data_dir / "audio"
+    return directory.resolve()
+
+
+@dataclass(frozen=True)
+class AudioFile:
+    """One synthesized text on disk."""
+
+    path: Path
+
+    @property
+    def name(self) -> str:
+        """The file name (hash and ``.wav``), as the HTTP route serves it."""
+        return self.path.name
+
+    @property
+    def stream_name(self) -> str:
+        """The absolute path without extension: what STREAM FILE and GET DATA take."""
+        return str(self.path.with_suffix(""))
+
+    def url(self, base_url: str) -> str:
+        """The file's address under ``base_url`` (``ATENDE_AUDIO_BASE_URL``, the HTTP app's
+        ``/audio`` path, e.g. ``http://ivr.example:8080/audio``)."""
+        return f"{base_url.rstrip('/')}/{self.name}"
+
+
+def audio_ref(audio: AudioFile, settings: Settings) -> str:
+    """What the IVR passes to STREAM FILE: the URL when ``ATENDE_AUDIO_BASE_URL`` is set (Asterisk
+    on another host fetches it over HTTP), else the local path without extension."""
+    if settings.audio_base_url:
+        return audio.url(settings.audio_base_url)
+    return audio.stream_name
+
+
+@dataclass
+class _KeyLock:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    users: int = 0
+
+
+class AudioCache:
+    """Audio files for texts, synthesized by ``engine`` on first use."""
+
+    def __init__(self, directory: Path, engine: SpeechEngine) -> None:
+        self.directory = directory.resolve()
+        self.engine = engine
+        self._guard = threading.Lock()
+        self._locks: dict[str, _KeyLock] = {}
+        self._pinned: set[str] = set()
+
+    def key(self, text: str) -> str:
+        identity = json.dumps([self.engine.name, self.engine.voice, text], ensure_ascii=False)
+        return hashlib.sha256(identity.encode()).hexdigest()
+
+    def get(self, text: str) -> AudioFile:
+        """The audio for ``text``, synthesized now if no process has done it before.
+
+        Threads asking for the same text at once wait for one synthesis. Raises SpeechError.
+        """
+        key = self.key(text)
+        audio = AudioFile(self.directory / f"{key}{SUFFIX}")
+        if self._touch(audio.path):
+            return audio
+        with self._key_lock(key):
+            if self._touch(audio.path):
+                return audio
+            wav = self.engine.synthesize(text)
+            self._write(audio.path, wav)
+        return audio
+
+    async def aget(self, text: str) -> AudioFile:
+        """:meth:`get` in a worker thread, for the call flow's event loop."""
+        return await asyncio.to_thread(self.get, text)
+
+    def prerender(self, texts: Iterable[str]) -> list[AudioFile]:
+        """Render the fixed prompts before the first call; :meth:`cleanup` keeps them."""
+        unique = list(dict.fromkeys(texts))
+        with self._guard:
+            self._pinned.update(self.key(text) for text in unique)
+        with ThreadPoolExecutor(PRERENDER_THREADS, thread_name_prefix="prerender") as pool:
+            return list(pool.map(self.get, unique))
+
+    def cleanup(self, max_age_days: float) -> int:
+        """Remove audio nobody played for ``max_age_days`` (names of past callers) and temporary
+        files a crash left behind; prerendered prompts stay. Returns how many files went."""
+        now = time.time()
+        removed = 0
+        for path in self.directory.glob("*"):
+            try:
+                age = now - path.stat().st_mtime
+            except FileNotFoundError:
+                continue
+            if is_audio_name(path.name):
+                expired = age > max_age_days * 86400 and path.stem not in self._pinned
+            else:
+                expired = path.name.startswith(TEMP_PREFIX) and age > STALE_TEMP_SECONDS
+            if expired:
+                with contextlib.suppress(FileNotFoundError):
+                    path.unlink()
+                    removed += 1
+        log.info("audio cache cleanup removed %d files", removed)
+        return removed
+
+    @contextlib.contextmanager
+    def _key_lock(self, key: str) -> Iterator[None]:
+        with self._guard:
+            entry = self._locks.setdefault(key, _KeyLock())
+            entry.users += 1
+        try:
+            with entry.lock:
+                yield
+        finally:
+            with self._guard:
+                entry.users -= 1
+                if not entry.users:
+                    del self._locks[key]
+
+    @staticmethod
+    def _touch(path: Path) -> bool:
+        """Mark a hit (cleanup goes by modification time); False when there is no file."""
+        try:
+            os.utime(path)
+        except FileNotFoundError:
+            return False
+        return True
+
+    def _write(self, path: Path, data: bytes) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(dir=self.directory, prefix=TEMP_PREFIX, suffix=SUFFIX)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+                out.flush()
+                os.fsync(out.fileno())
+            # mkstemp makes the file private; Asterisk runs as another user and must read it.
+            os.chmod(temp, 0o644)
+            os.replace(temp, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temp)
+            raise

@@ -1,0 +1,43 @@
+"""How numbers and dates are written so that a pt-BR speech engine says them the way callers
+write them down.
+
+espeak-ng reads ``20260000421`` as "vinte bilhões..." and ``2026 0000 421`` as "dois mil e
+vinte e seis, zero zero zero zero, quatrocentos e vinte e um": a protocol number must be read
+one digit at a time. Digits separated by spaces are separate words ("dois zero dois seis")
+and a comma between groups is a pause long enough to write a group down. ``1º`` is read
+"primeiro", as Brazilians say the first day of a month.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+MONTHS_PT_BR = (
+    "janeiro", "fevereiro", "março", "abril", "maio", "junho",
+    "julho", "agosto", "setembro", "outubro", "novembro", "dezembro",
+)  # fmt: skip
+
+
+def digit_groups(digits: str, size: int = 4) -> list[str]:
+    """``digits`` cut in groups of ``size`` from the left; a last group of one digit joins the
+    group before it, so that no digit is heard alone after a pause."""
+    if not digits.isdigit():
+        raise ValueError("only digits can be read digit by digit")
+    if size < 2:
+        raise ValueError("a group has at least two digits")
+    groups = [digits[start : start + size] for start in range(0, len(digits), size)]
+    if len(groups) > 1 and len(groups[-1]) == 1:
+        groups[-2:] = [groups[-2] + groups[-1]]
+    return groups
+
+
+def digits_for_speech(digits: str, group_size: int = 4) -> str:
+    """``"20260000421"`` → ``"2 0 2 6, 0 0 0 0, 4 2 1"``: each digit a word, a pause per group."""
+    return ", ".join(" ".join(group) for group in digit_groups(digits, group_size))
+
+
+def date_for_speech(day: date, with_year: bool = True) -> str:
+    """``date(2026, 11, 21)`` → ``"21 de novembro de 2026"``; the first of a month is ``"1º"``."""
+    number = "1º" if day.day == 1 else str(day.day)
+    spoken = f"{number} de {MONTHS_PT_BR[day.month - 1]}"
+    return f"{spoken} de {day.year}" if with_year else spoken
