@@ -48,9 +48,9 @@ class CatalogService:
 
     def _flush(self, session: Session) -> None:
         try:
-            with session.begin_nested():
-                session.flush()
+            session.flush()
         except IntegrityError:
+            # The transaction is lost with the failed flush; the caller's ``begin()`` rolls back.
             raise Conflict("this key is already used at this level", field="key") from None
 
     def add_category(self, key: str, name: str, prompt: str | None = None) -> Category:

@@ -9,7 +9,6 @@ from typing import IO
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from atende.db.models import Person, PersonExtension
 from atende.domain.identity import InvalidIdentifier, normalize_cpf, normalize_phone
@@ -64,17 +63,6 @@ def _apply(person: Person, data: PersonData) -> None:
         ]
 
 
-def _which_unique(session: Session, person: Person) -> str:
-    for name in UNIQUE_FIELDS:
-        value = getattr(person, name)
-        if value is None:
-            continue
-        other = session.scalar(select(Person.id).where(getattr(Person, name) == value))
-        if other is not None and other != person.id:
-            return name
-    return "code"
-
-
 class PeopleService:
     def __init__(self, runtime: Runtime) -> None:
         self.sessions = runtime.sessions
@@ -83,20 +71,26 @@ class PeopleService:
         data = _clean(data)
         if not data.code or not data.name:
             raise Invalid("code and name are required", field="code" if not data.code else "name")
-        with self.sessions.begin() as session:
-            person = Person(active=True if data.active is None else data.active)
-            _apply(person, data)
-            self._save(session, person)
-            return person
-
-    def _save(self, session: Session, person: Person) -> None:
-        session.add(person)
         try:
-            with session.begin_nested():
-                session.flush()
+            with self.sessions.begin() as session:
+                person = Person(active=True if data.active is None else data.active)
+                _apply(person, data)
+                session.add(person)
+            return person
         except IntegrityError:
-            field = _which_unique(session, person)
-            raise Conflict(f"another person has this {field}", field=field) from None
+            raise self._conflict(data, own_code=None) from None
+
+    def _conflict(self, data: PersonData, own_code: str | None) -> Conflict:
+        """Which unique value of ``data`` another person already holds."""
+        with self.sessions() as session:
+            for name in UNIQUE_FIELDS:
+                value = getattr(data, name)
+                if value is None or (name == "code" and value == own_code):
+                    continue
+                query = select(Person.code).where(getattr(Person, name) == value)
+                if any(code != own_code for code in session.scalars(query)):
+                    return Conflict(f"another person has this {name}", field=name)
+        return Conflict("another person has one of these values", field="code")
 
     def get(self, code: str) -> Person:
         with self.sessions() as session:
@@ -130,13 +124,15 @@ class PeopleService:
 
     def update(self, code: str, data: PersonData) -> Person:
         data = _clean(data)
-        with self.sessions.begin() as session:
-            person = session.scalar(select(Person).where(Person.code == code))
-            if person is None:
-                raise NotFound(f"no person with code {code}", field="code")
-            _apply(person, data)
-            self._save(session, person)
+        try:
+            with self.sessions.begin() as session:
+                person = session.scalar(select(Person).where(Person.code == code))
+                if person is None:
+                    raise NotFound(f"no person with code {code}", field="code")
+                _apply(person, data)
             return person
+        except IntegrityError:
+            raise self._conflict(data, own_code=code) from None
 
     def import_csv(self, stream: IO[str]) -> tuple[int, int, list[str]]:
         """Create or update people from CSV rows; returns (created, updated, errors by line).

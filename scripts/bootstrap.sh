@@ -1,0 +1,50 @@
+# Sourced by scripts/run and scripts/test: makes this checkout runnable on a fresh Debian/Ubuntu
+# machine. Installs the system packages atende uses (espeak-ng, sox) when missing, creates .venv
+# and installs the package with its test tools; later runs skip what is already done.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "atende: need root (or sudo) to run: $*" >&2; return 1; fi
+}
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if ! command -v apt-get >/dev/null; then
+    echo "atende: please install ${missing[*]} with your system's package manager" >&2; return 1
+  fi
+  echo "atende: installing ${missing[*]} (apt-get)" >&2
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+PYTHON="${PYTHON:-python3}"
+if ! "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
+  echo "atende: needs Python 3.11 or newer as '$PYTHON' (set PYTHON=/path/to/python3.x)" >&2
+  exit 1
+fi
+
+SYSTEM_PACKAGES=(espeak-ng sox ${EXTRA_SYSTEM_PACKAGES:-})
+apt_install "${SYSTEM_PACKAGES[@]}"
+
+if [ ! -x .venv/bin/python ]; then
+  if ! "$PYTHON" -m venv .venv 2>/dev/null; then
+    rm -rf .venv
+    apt_install python3-venv
+    "$PYTHON" -m venv .venv
+  fi
+fi
+
+STAMP=.venv/.atende-installed
+WANT="$(cat pyproject.toml | sha256sum | cut -c1-16)"
+if [ "$(cat "$STAMP" 2>/dev/null)" != "$WANT" ]; then
+  echo "atende: installing Python dependencies into .venv" >&2
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".[test]"
+  echo "$WANT" > "$STAMP"
+fi
