@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import httpx
-from api_client import api_client
-from live_server import serve
 
+from api_client import api_client
 from atende.api.app import create_app
 from atende.services.bundle import Services
+from live_server import serve
 
 
 def test_health_and_metrics_need_no_token(services: Services) -> None:
