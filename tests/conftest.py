@@ -127,3 +127,31 @@ def api(services: Services) -> Iterator[object]:
 
     with api_client(services) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def sounds_dir(tmp_path_factory: pytest.TempPathFactory) -> pathlib.Path:
+    """One audio cache for the whole run: each prompt is synthesized once, as in production."""
+    return tmp_path_factory.mktemp("sounds")
+
+
+@pytest.fixture
+def make_services(
+    tmp_path: pathlib.Path, database_url: str, shared_engine: Engine, sounds_dir: pathlib.Path
+) -> object:
+    """Services on a fresh database with settings overridden per test (e.g. ``otp="never"``)."""
+
+    def make(**overrides: object) -> Services:
+        reset_database(shared_engine)
+        values: dict[str, object] = {
+            "data_dir": tmp_path / "var",
+            "database_url": database_url,
+            "sounds_dir": sounds_dir,
+            "agi_port": 0,
+            "hours": "mon-sun 00:00-24:00",
+            "holidays": "",
+        }
+        values.update(overrides)
+        return build_services(build_runtime(Settings(**values), engine=shared_engine))  # type: ignore[arg-type]
+
+    return make

@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     timezone: str = "America/Sao_Paulo"
 
     agi_host: str = "127.0.0.1"
-    agi_port: int = Field(4573, ge=1, le=65535)
+    agi_port: int = Field(4573, ge=0, le=65535)  # 0: any free port (tests)
     agi_allow: str = "127.0.0.0/8,::1/128"
     agi_max_calls: int = Field(1000, ge=1)
     agi_command_timeout: float = Field(60.0, gt=0)

@@ -76,7 +76,7 @@ PT_BR: dict[str, str] = {
 CATALOGS: dict[str, dict[str, str]] = {"pt_BR": PT_BR}
 
 
-def text(key: str, language: str = DEFAULT_LANGUAGE, **fields: object) -> str:
+def text(key: str, language: str = DEFAULT_LANGUAGE, /, **fields: object) -> str:
     """The text ``key`` in ``language`` with its fields filled; KeyError names a missing one."""
     template = CATALOGS.get(language, PT_BR).get(key) or PT_BR[key]
     return template.format(**fields) if fields else template

@@ -6,7 +6,9 @@ it ended; the dashboard and ``GET /api/v1/calls`` read the same rows.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import func, select
 
@@ -14,16 +16,28 @@ from atende.db.models import Call, CallEvent
 from atende.runtime import Runtime
 from atende.services.errors import Invalid, NotFound
 
-OUTCOMES = (
-    "ticket_opened",
-    "status_given",
-    "transferred",
-    "abandoned",
-    "declined",
-    "failed",
-    "completed",
-    "busy",
-)
+
+class Outcome(StrEnum):
+    """How a call ended; the dashboard's call filters use these."""
+
+    TICKET_OPENED = "ticket_opened"
+    STATUS_GIVEN = "status_given"
+    TRANSFERRED = "transferred"
+    OUT_OF_HOURS = "out_of_hours"
+    DECLINED = "declined"  # "2, não sou eu"
+    ABANDONED = "abandoned"  # the caller hung up
+    NO_INPUT = "no_input"  # three wrong or missing answers
+    FAILED = "failed"  # a fault on our side
+    BUSY = "busy"  # over the concurrent call cap
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One step of a call: what the flow did or the caller chose (never digits typed)."""
+
+    step: str
+    at: datetime
+    detail: dict[str, object] = field(default_factory=dict)
 
 
 class CallService:
@@ -46,25 +60,29 @@ class CallService:
                 session.add(call)
             return call
 
-    def step(self, call_id: int, step: str, **detail: object) -> None:
+    def record_steps(self, call_id: int, steps: list[StepRecord]) -> None:
+        """Append ``steps`` to the call's timeline, in order, in one transaction."""
+        if not steps:
+            return
         with self.sessions.begin() as session:
-            seq = session.scalar(
+            last = session.scalar(
                 select(func.coalesce(func.max(CallEvent.seq), 0)).where(
                     CallEvent.call_id == call_id
                 )
             )
-            session.add(
-                CallEvent(
-                    call_id=call_id,
-                    seq=int(seq or 0) + 1,
-                    at=self.runtime.clock(),
-                    step=step,
-                    detail=detail,
+            for offset, record in enumerate(steps, start=1):
+                session.add(
+                    CallEvent(
+                        call_id=call_id,
+                        seq=int(last or 0) + offset,
+                        at=record.at,
+                        step=record.step,
+                        detail=record.detail,
+                    )
                 )
-            )
             call = session.get(Call, call_id)
             if call is not None:
-                call.last_step = step
+                call.last_step = steps[-1].step
 
     def identify(self, call_id: int, person_id: int) -> None:
         with self.sessions.begin() as session:

@@ -33,6 +33,7 @@ from atende.speech.port import SpeechEngine
 log = logging.getLogger(__name__)
 
 SUFFIX = ".wav"
+TEXT_SUFFIX = ".txt"
 TEMP_PREFIX = ".partial-"
 STALE_TEMP_SECONDS = 3600
 PRERENDER_THREADS = 4
@@ -71,6 +72,11 @@ class AudioFile:
     def stream_name(self) -> str:
         """The absolute path without extension: what STREAM FILE and GET DATA take."""
         return str(self.path.with_suffix(""))
+
+    @property
+    def text_path(self) -> Path:
+        """The text the audio says, kept beside it for the terminal softphone (never served)."""
+        return self.path.with_suffix(TEXT_SUFFIX)
 
     def url(self, base_url: str) -> str:
         """The file's address under ``base_url`` (``ATENDE_AUDIO_BASE_URL``, the HTTP app's
@@ -119,6 +125,7 @@ class AudioCache:
             if self._touch(audio.path):
                 return audio
             wav = self.engine.synthesize(text)
+            self._write(audio.text_path, text.encode())
             self._write(audio.path, wav)
         return audio
 
@@ -152,6 +159,8 @@ class AudioCache:
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
                     removed += 1
+                with contextlib.suppress(FileNotFoundError):
+                    path.with_suffix(TEXT_SUFFIX).unlink()
         log.info("audio cache cleanup removed %d files", removed)
         return removed
 

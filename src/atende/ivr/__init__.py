@@ -1,0 +1,1 @@
+"""The phone flow (seed 000's URA): menus, identification, tickets, status, technician."""

@@ -1,0 +1,78 @@
+"""Builds the phone side of one process: flow dependencies, audio cache, FastAGI server."""
+
+from __future__ import annotations
+
+import logging
+
+from atende.agi.protocol import AgiChannel
+from atende.agi.server import AgiServer
+from atende.domain.business_hours import BusinessHours
+from atende.ivr.call import AgiCall
+from atende.ivr.flow import FlowDeps, UraFlow
+from atende.ivr.menus import CATEGORY_REPEAT_KEY, ITEM_REPEAT_KEY, menu_text
+from atende.messaging import messenger
+from atende.services.bundle import Services
+from atende.services.otp import OneTimeCodes
+from atende.services.secrets_store import server_secret
+from atende.speech import AudioCache
+from atende.texts import fixed_prompts, text
+
+log = logging.getLogger(__name__)
+
+SCRIPT = "ura"
+
+
+def build_flow_deps(services: Services) -> FlowDeps:
+    settings = services.runtime.settings
+    hours = BusinessHours.from_config(
+        settings.hours, settings.holidays, settings.extra_holidays, settings.timezone
+    )
+    return FlowDeps(
+        services=services,
+        codes=OneTimeCodes(services.runtime.sessions, server_secret(settings.data_dir)),
+        messenger=messenger(settings, services.runtime.sessions),
+        hours=hours,
+        settings=settings,
+    )
+
+
+def prompts_to_prerender(deps: FlowDeps) -> list[str]:
+    """Every text a caller may hear that does not depend on who calls: fixed prompts, the
+    menus of the current catalog and the out-of-hours message."""
+    language = deps.language
+    texts = list(fixed_prompts(language).values())
+    categories = [c for c in deps.services.catalog.tree() if c.items]
+    texts.append(
+        menu_text(text("category_menu_intro", language), categories, CATEGORY_REPEAT_KEY, language)
+    )
+    for category in categories:
+        intro = text("item_menu_intro", language, category=category.prompt)
+        texts.append(menu_text(intro, category.items, ITEM_REPEAT_KEY, language))
+    texts.append(
+        f"{text('out_of_hours', language, hours=deps.hours.describe())} "
+        f"{text('out_of_hours_offer', language)}"
+    )
+    return texts
+
+
+def build_agi_server(deps: FlowDeps, cache: AudioCache) -> AgiServer:
+    settings = deps.settings
+
+    async def ura(channel: AgiChannel) -> None:
+        await UraFlow(deps, AgiCall(channel, cache, settings)).run()
+
+    async def busy(channel: AgiChannel) -> None:
+        call = AgiCall(channel, cache, settings)
+        await call.answer()
+        await call.play(text("busy", deps.language))
+
+    server = AgiServer(
+        settings.agi_host,
+        settings.agi_port,
+        allow=settings.agi_networks,
+        max_calls=settings.agi_max_calls,
+        on_busy=busy,
+        command_timeout=settings.agi_command_timeout,
+    )
+    server.route(SCRIPT, ura)
+    return server

@@ -1,0 +1,412 @@
+"""The whole URA through a real FastAGI socket, called by a fake Asterisk that answers like
+Asterisk 22, with real espeak-ng audio and the database of the chosen backend."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from atende.demo import load_demo_people
+from atende.domain.ticket_status import TicketStatus
+from atende.services.bundle import Services
+from atende.services.tickets import NewTicket, TicketFilter
+from ura_harness import HANGUP, ScriptedCaller, place_call, read_code, running_ura
+
+MakeServices = Callable[..., Services]
+
+MAIN = "abrir um chamado"
+ASK_CODE = "código de cadastro"
+ASK_OTP = "código recebido"
+MARIA = "Você é Maria da Silva"
+CATEGORIES = "tipo de serviço"
+PRINTERS = "serviço de Impressoras"
+PROTOCOL = "ouvir o número novamente"
+
+
+def outbox_of(services: Services) -> Path:
+    return services.runtime.settings.data_dir / "outbox.jsonl"
+
+
+def with_demo(make: MakeServices, **overrides: object) -> Services:
+    services = make(**overrides)
+    load_demo_people(services.people)
+    return services
+
+
+def tickets_of(services: Services, code: str) -> list:
+    return services.tickets.list(TicketFilter(person_code=code))[0]
+
+
+def open_ticket_script(services: Services, otp: bool = True) -> list:
+    steps = [(MAIN, "1")]
+    if otp:
+        steps += [(ASK_CODE, "1001#"), (ASK_OTP, lambda: read_code(outbox_of(services)))]
+    return [*steps, (MARIA, "1"), (CATEGORIES, "3"), (PRINTERS, "1"), (PROTOCOL, None)]
+
+
+def run(coro: object) -> object:
+    return asyncio.run(coro)  # type: ignore[arg-type]
+
+
+def test_open_ticket_with_code_and_one_time_code(make_services: MakeServices) -> None:
+    services = with_demo(make_services)
+    caller = ScriptedCaller(open_ticket_script(services))
+
+    async def scenario() -> object:
+        async with running_ura(services) as (server, deps):
+            fake = await place_call(server.port, caller, callerid="4533334444")
+            await deps.messenger.deliver_due()
+            return fake
+
+    fake = run(scenario())
+    assert caller.unexpected == [] and caller.steps == []
+    assert fake.errors == [] and fake.hung_up_by == "server"
+    [ticket] = tickets_of(services, "1001")
+    assert (ticket.item.name, ticket.channel, ticket.status) == (
+        "Instalar impressora",
+        "phone",
+        "open",
+    )
+    spoken_digits = caller.prompts[-1].split(":")[-1].split(".")[0]
+    assert "".join(ch for ch in spoken_digits if ch.isdigit()) == ticket.protocol
+    messages = [json.loads(x) for x in outbox_of(services).read_text().splitlines()]
+    assert [m["kind"] for m in messages] == ["otp", "protocol"]
+    assert messages[0]["to"] == "+5545999990001"
+    assert ticket.protocol in messages[1]["text"]
+    call = services.calls.get(fake.uniqueid)
+    assert call.outcome == "ticket_opened" and call.ended_at is not None
+    steps = [e.step for e in call.events]
+    assert steps[:2] == ["answered", "main_menu"]
+    assert {"identified", "otp", "confirm_name", "category", "item", "ticket_opened"} <= set(steps)
+    assert all("1001" not in json.dumps(e.detail) for e in call.events)
+
+
+def test_own_extension_skips_code_and_one_time_code(make_services: MakeServices) -> None:
+    services = with_demo(make_services)
+    caller = ScriptedCaller(open_ticket_script(services, otp=False))
+
+    async def scenario() -> object:
+        async with running_ura(services) as (server, _):
+            return await place_call(server.port, caller, callerid="2001")
+
+    fake = run(scenario())
+    assert caller.unexpected == []
+    assert len(tickets_of(services, "1001")) == 1
+    assert not outbox_of(services).exists() or "otp" not in outbox_of(services).read_text()
+    assert services.calls.get(fake.uniqueid).events[2].detail == {"by": "extension"}
+
+
+def test_otp_always_asks_even_from_own_extension(make_services: MakeServices) -> None:
+    services = with_demo(make_services, otp="always")
+    steps = open_ticket_script(services)
+    steps.pop(1)  # identified by extension: no registration code asked
+    caller = ScriptedCaller(steps)
+
+    async def scenario() -> None:
+        async with running_ura(services) as (server, _):
+            await place_call(server.port, caller, callerid="2001")
+
+    run(scenario())
+    assert caller.unexpected == [] and len(tickets_of(services, "1001")) == 1
+
+
+def test_unknown_code_is_asked_again_then_goodbye(make_services: MakeServices) -> None:
+    services = with_demo(make_services, otp="never")
+    caller = ScriptedCaller([(MAIN, "1"), (ASK_CODE, "999#"), (ASK_CODE, "#"), (ASK_CODE, "42#")])
+
+    async def scenario() -> object:
+        async with running_ura(services) as (server, _):
+            return await place_call(server.port, caller)
+
+    fake = run(scenario())
+    assert caller.unexpected == []
+    played = [p for p in caller.prompts]
+    assert len(played) == 4
+    assert services.calls.get(fake.uniqueid).outcome == "no_input"
+    assert fake.hung_up_by == "server"
+
+
+def test_three_wrong_one_time_codes_end_the_call_without_ticket(
+    make_services: MakeServices,
+) -> None:
+    services = with_demo(make_services)
+    caller = ScriptedCaller(
+        [
+            (MAIN, "1"),
+            (ASK_CODE, "1001#"),
+            (ASK_OTP, "000000"),
+            (ASK_OTP, "111111"),
+            (ASK_OTP, "222222"),
+        ]
+    )
+
+    async def scenario() -> object:
+        async with running_ura(services) as (server, _):
+            return await place_call(server.port, caller)
+
+    fake = run(scenario())
+    assert caller.unexpected == [] and tickets_of(services, "1001") == []
+    assert services.calls.get(fake.uniqueid).outcome == "no_input"
+
+
+def test_not_me_ends_the_call_without_ticket(make_services: MakeServices) -> None:
+    services = with_demo(make_services, otp="never")
+    caller = ScriptedCaller([(MAIN, "1"), (ASK_CODE, "1001#"), (MARIA, "2")])
+
+    async def scenario() -> object:
+        async with running_ura(services) as (server, _):
+            return await place_call(server.port, caller)
+
+    fake = run(scenario())
+    assert caller.unexpected == [] and tickets_of(services, "1001") == []
+    assert services.calls.get(fake.uniqueid).outcome == "declined"
+
+
+def test_wrong_keys_repeat_the_menu_then_goodbye(make_services: MakeServices) -> None:
+    services = with_demo(make_services)
+    caller = ScriptedCaller([(MAIN, None), (MAIN, None), (MAIN, None)])
+
+    async def scenario() -> object:
+        async with running_ura(services) as (server, _):
+            return await place_call(server.port, caller)
+
+    fake = run(scenario())
+    assert caller.unexpected == []
+    assert "Obrigado por ligar" in Path(fake.files_played[-1] + ".txt").read_text()
+    assert services.calls.get(fake.uniqueid).outcome == "no_input"
+
+
+def test_repeat_key_replays_the_category_menu(make_services: MakeServices) -> None:
+    services = with_demo(make_services, otp="never")
+    caller = ScriptedCaller(
+        [
+            (MAIN, "9"),
+            (MAIN, "1"),
+            (MARIA, "1"),
+            (CATEGORIES, "7"),
+            (CATEGORIES, "5"),
+            (PROTOCOL, None),
+        ]
+    )
+
+    async def scenario() -> None:
+        async with running_ura(services) as (server, _):
+            await place_call(server.port, caller, callerid="2001")
+
+    run(scenario())
+    assert caller.unexpected == []
+    [ticket] = tickets_of(services, "1001")
+    assert ticket.item.name == "Reserva de projetor"  # one item: no item menu
+
+
+def test_edited_catalog_is_heard_at_the_next_call(make_services: MakeServices) -> None:
+    services = with_demo(make_services, otp="never")
+    category = services.catalog.add_category("8", "Telefonia", "Telefonia fixa")
+    services.catalog.add_item(category.id, "1", "Linha muda")
+    services.catalog.add_item(category.id, "2", "Sem tom")
+    caller = ScriptedCaller(
+        [
+            (MAIN, "1"),
+            (MARIA, "1"),
+            ("Para Telefonia fixa, tecle 8", "8"),
+            ("Para Sem tom, tecle 2", "2"),
+            (PROTOCOL, None),
+        ]
+    )
+
+    async def scenario() -> None:
+        async with running_ura(services) as (server, _):
+            await place_call(server.port, caller, callerid="2001")
+
+    run(scenario())
+    assert caller.unexpected == []
+    assert tickets_of(services, "1001")[0].item.name == "Sem tom"
+
+
+def test_protocol_can_be_heard_again(make_services: MakeServices) -> None:
+    services = with_demo(make_services, otp="never")
+    steps = open_ticket_script(services, otp=False)
+    steps[-1] = (PROTOCOL, "1")
+    steps.append((PROTOCOL, None))
+    caller = ScriptedCaller(steps)
+
+    async def scenario() -> object:
+        async with running_ura(services) as (server, _):
+            return await place_call(server.port, caller, callerid="2001")
+
+    fake = run(scenario())
+    assert caller.unexpected == [] and caller.steps == []
+    assert "protocol_repeated" in [e.step for e in services.calls.get(fake.uniqueid).events]
+
+
+def test_same_call_retried_makes_no_second_ticket(make_services: MakeServices) -> None:
+    services = with_demo(make_services, otp="never")
+
+    async def scenario() -> None:
+        async with running_ura(services) as (server, _):
+            for _ in range(2):
+                caller = ScriptedCaller(open_ticket_script(services, otp=False))
+                await place_call(server.port, caller, callerid="2001", uniqueid="1795228819.77")
+
+    run(scenario())
+    assert len(tickets_of(services, "1001")) == 1
+
+
+def status_script(protocol: str) -> list:
+    return [(MAIN, "2"), (ASK_CODE, "1001#"), ("número do protocolo", protocol + "#")]
+
+
+def test_status_of_own_ticket_is_spoken(make_services: MakeServices) -> None:
+    services = with_demo(make_services)
+    printer = services.catalog.tree()[2].items[0]
+    ticket, _ = services.tickets.open(NewTicket("1001", printer.id), actor="test")
+    services.tickets.change(ticket.protocol, actor="test", status=TicketStatus.IN_PROGRESS)
+    caller = ScriptedCaller(status_script(ticket.protocol))
+
+    async def scenario() -> object:
+        async with running_ura(services) as (server, _):
+            return await place_call(server.port, caller)
+
+    fake = run(scenario())
+    assert caller.unexpected == []
+    said = [Path(f + ".txt").read_text() for f in fake.files_played]
+    status_line = next(s for s in said if "Instalar impressora" in s)
+    assert "em atendimento" in status_line and "aberto em" in status_line
+    assert services.calls.get(fake.uniqueid).outcome == "status_given"
+
+
+def test_status_rejects_bad_check_digit_and_hides_other_peoples_tickets(
+    make_services: MakeServices,
+) -> None:
+    services = with_demo(make_services)
+    others, _ = services.tickets.open(NewTicket("1002", 1), actor="test")
+    mine, _ = services.tickets.open(NewTicket("1001", 1), actor="test")
+    typo = mine.protocol[:-1] + str((int(mine.protocol[-1]) + 1) % 10)
+    missing = services.runtime.scheme.format_number(mine.created_at.date(), 999)
+    caller = ScriptedCaller(
+        [
+            *status_script(typo),
+            ("número do protocolo", others.protocol + "#"),
+            ("número do protocolo", missing + "#"),
+        ]
+    )
+
+    async def scenario() -> object:
+        async with running_ura(services) as (server, _):
+            return await place_call(server.port, caller)
+
+    fake = run(scenario())
+    said = [Path(f + ".txt").read_text() for f in fake.files_played]
+    assert said.count("Número de protocolo inválido.") == 1
+    assert said.count("Chamado não encontrado.") == 2  # the other's and the missing one alike
+    assert services.calls.get(fake.uniqueid).outcome == "no_input"
+
+
+def test_technician_in_hours_hands_the_call_to_the_dialplan(make_services: MakeServices) -> None:
+    services = with_demo(make_services, attendant_dest="suporte,200,1")
+    caller = ScriptedCaller([(MAIN, "3")])
+
+    async def scenario() -> object:
+        async with running_ura(services) as (server, _):
+            return await place_call(server.port, caller)
+
+    fake = run(scenario())
+    assert (fake.context, fake.extension, fake.priority) == ("suporte", "200", "1")
+    assert fake.closed_by_server and fake.hung_up_by is None  # back to the dialplan, not hung up
+    protocol = fake.variables["ATENDE_PROTOCOL"]
+    assert services.protocols.get(protocol).channel == "phone"
+    assert services.calls.get(fake.uniqueid).outcome == "transferred"
+
+
+def test_zero_in_a_menu_reaches_a_person_without_identification(
+    make_services: MakeServices,
+) -> None:
+    services = with_demo(make_services)
+    caller = ScriptedCaller([(MAIN, "0")])
+
+    async def scenario() -> object:
+        async with running_ura(services) as (server, _):
+            return await place_call(server.port, caller)
+
+    fake = run(scenario())
+    assert fake.context == "from-internal" and "ATENDE_PROTOCOL" in fake.variables
+
+
+def test_out_of_hours_says_the_hours_and_offers_a_ticket(make_services: MakeServices) -> None:
+    now = datetime.now().astimezone()
+    tomorrow = (now + timedelta(days=1)).strftime("%a").lower()
+    services = with_demo(make_services, hours=f"{tomorrow} 08:00-09:00", otp="never")
+    caller = ScriptedCaller([(MAIN, "3"), ("horário de atendimento", "1"), (MARIA, "2")])
+
+    async def scenario() -> object:
+        async with running_ura(services) as (server, _):
+            return await place_call(server.port, caller, callerid="2001")
+
+    fake = run(scenario())
+    assert caller.unexpected == [] and caller.steps == []
+    assert "ATENDE_PROTOCOL" not in fake.variables
+    assert "das 8 às 9 horas" in caller.prompts[1]
+
+
+def test_survey_answer_is_stored(make_services: MakeServices) -> None:
+    services = with_demo(make_services, survey=True, otp="never")
+    caller = ScriptedCaller([*open_ticket_script(services, otp=False), ("De 1 a 5", "4")])
+
+    async def scenario() -> object:
+        async with running_ura(services) as (server, _):
+            return await place_call(server.port, caller, callerid="2001")
+
+    fake = run(scenario())
+    assert caller.unexpected == []
+    assert services.calls.get(fake.uniqueid).survey_score == 4
+
+
+def test_health_plan_mode_reads_an_ans_protocol_first(make_services: MakeServices) -> None:
+    services = with_demo(
+        make_services, protocol_at_start=True, protocol_format="ans", ans_registration="123456"
+    )
+    caller = ScriptedCaller([(MAIN, "0")])
+
+    async def scenario() -> object:
+        async with running_ura(services) as (server, _):
+            return await place_call(server.port, caller)
+
+    fake = run(scenario())
+    greeting = Path(fake.files_played[0] + ".txt").read_text()
+    number = fake.variables["ATENDE_PROTOCOL"]
+    assert len(number) == 20 and number.startswith("123456")
+    assert "".join(ch for ch in greeting if ch.isdigit()) == number
+
+
+HANGUP_POINTS = range(7)
+
+
+@pytest.mark.parametrize("hang_at", HANGUP_POINTS)
+def test_hanging_up_at_any_step_closes_the_call_cleanly(
+    make_services: MakeServices, hang_at: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    services = with_demo(make_services)
+    steps = open_ticket_script(services)
+    assert len(steps) == len(HANGUP_POINTS)
+    words, _ = steps[hang_at]
+    caller = ScriptedCaller([*steps[:hang_at], (words, HANGUP)])
+
+    async def scenario() -> object:
+        async with running_ura(services) as (server, _):
+            return await place_call(server.port, caller)
+
+    with caplog.at_level(logging.WARNING):
+        fake = run(scenario())
+    assert caller.unexpected == []
+    assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
+    call = services.calls.get(fake.uniqueid)
+    assert call.outcome == "abandoned" and call.ended_at is not None
+    assert call.events[-1].step == "hangup"
+    opened = len(tickets_of(services, "1001"))
+    assert opened == (1 if hang_at == len(steps) - 1 else 0)

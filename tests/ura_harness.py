@@ -1,0 +1,92 @@
+"""Drive the URA end to end: a real FastAGI server with the flow, called by the fake Asterisk.
+
+A :class:`ScriptedCaller` answers each key-listening prompt by what it *says* (the text kept
+beside each audio file), the way a person reacts to what they hear: ``("abrir um chamado",
+"1")`` presses 1 when a prompt containing those words plays. A test fails with the text heard
+when the flow says something the script did not expect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from atende.agi.server import AgiServer
+from atende.ivr.flow import FlowDeps
+from atende.ivr.wiring import build_agi_server, build_flow_deps
+from atende.services.bundle import Services
+from atende.speech import audio_cache
+from fake_asterisk import HANGUP, CallerInput, FakeAsterisk, FakeCommand
+
+Reply = CallerInput | Callable[[], "asyncio.Future[str] | str"]
+
+__all__ = ["HANGUP", "ScriptedCaller", "heard", "read_code", "running_ura"]
+
+
+def heard(command: FakeCommand) -> str:
+    """The text of the prompt a STREAM FILE or GET DATA plays."""
+    return Path(command.args[0] + ".txt").read_text(encoding="utf-8")
+
+
+@dataclass
+class ScriptedCaller:
+    """Answers prompts in order: each step is (words the prompt must contain, reply)."""
+
+    steps: list[tuple[str, Reply]]
+    outbox: Path | None = None
+    prompts: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+
+    async def __call__(self, command: FakeCommand) -> CallerInput:
+        if command.verb == "WAIT FOR DIGIT":
+            return None
+        said = heard(command)
+        self.prompts.append(said)
+        if not self.steps:
+            self.unexpected.append(said)
+            return HANGUP
+        words, reply = self.steps[0]
+        if words.lower() not in said.lower():
+            self.unexpected.append(f"expected {words!r}, heard {said!r}")
+            return HANGUP
+        self.steps.pop(0)
+        if callable(reply):
+            value = reply()
+            return await value if asyncio.isfuture(value) or asyncio.iscoroutine(value) else value
+        return reply
+
+
+async def read_code(outbox: Path, timeout: float = 5.0) -> str:
+    """The newest one-time code written to the development outbox, as the caller's phone
+    would show it."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        if outbox.exists():
+            lines = [json.loads(x) for x in outbox.read_text(encoding="utf-8").splitlines()]
+            codes = [m for m in lines if m.get("kind") == "otp"]
+            if codes:
+                return re.search(r"\d{6}", codes[-1]["text"]).group() + "#"  # type: ignore[union-attr]
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("no one-time code reached the outbox")
+        await asyncio.sleep(0.01)
+
+
+@asynccontextmanager
+async def running_ura(services: Services) -> AsyncIterator[tuple[AgiServer, FlowDeps]]:
+    deps = build_flow_deps(services)
+    server = build_agi_server(deps, audio_cache(deps.settings))
+    await server.start()
+    try:
+        yield server, deps
+    finally:
+        await server.stop(2)
+
+
+async def place_call(port: int, caller: ScriptedCaller, **options: object) -> FakeAsterisk:
+    fake = FakeAsterisk(port, on_prompt=caller, **options)  # type: ignore[arg-type]
+    return await fake.run(timeout=30)
