@@ -111,7 +111,7 @@ def first_run(runtime: Runtime, services: Services) -> None:
 
 @app.command()
 def serve() -> None:
-    """Run the HTTP API (and, with the phone flow, the FastAGI server) in one process."""
+    """Run the HTTP API and the FastAGI server (the URA) in one process."""
     from atende.logs import configure_logging
     from atende.serve import run
 
@@ -119,3 +119,13 @@ def serve() -> None:
     services = open_services()
     first_run(services.runtime, services)
     asyncio.run(run(services))
+
+
+@app.command()
+def agi() -> None:
+    """Run only the FastAGI server (e.g. on the Asterisk host, beside a central HTTP app)."""
+    from atende.logs import configure_logging
+    from atende.serve import run
+
+    configure_logging()
+    asyncio.run(run(open_services(), http=False))

@@ -1,26 +1,106 @@
-"""One process running the HTTP app on the configured host and port until interrupted."""
+"""One atende process: the HTTP app, the FastAGI server and the background work, together.
+
+Start-up renders every fixed prompt before the first call is accepted; shutdown stops taking
+calls and lets the calls in progress finish (up to ``SHUTDOWN_GRACE_S``). Background work:
+queued messages are delivered (and retried) every few seconds, expired one-time codes and
+unused audio are removed daily.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import uvicorn
 
 from atende.api.app import create_app
+from atende.ivr.flow import FlowDeps
+from atende.ivr.wiring import build_agi_server, build_flow_deps, prompts_to_prerender
 from atende.services.bundle import Services
+from atende.speech import AudioCache, audio_cache
 
 log = logging.getLogger(__name__)
 
+SHUTDOWN_GRACE_S = 30.0
+DELIVERY_INTERVAL_S = 5.0
+HOUSEKEEPING_INTERVAL_S = 24 * 3600.0
+AUDIO_MAX_AGE_DAYS = 30.0
+WORKER_THREADS = 32  # database and speech work of concurrent calls runs in these threads
 
-async def run(services: Services) -> None:
-    settings = services.runtime.settings
-    config = uvicorn.Config(
-        create_app(services),
-        host=settings.http_host,
-        port=settings.http_port,
-        log_level="warning",
-        access_log=False,
+
+async def _every(interval: float, name: str, work: Callable[[], Awaitable[object]]) -> None:
+    while True:
+        try:
+            await work()
+        except Exception:  # a failing round must not end the loop; the next one retries
+            log.exception("background %s failed", name)
+        await asyncio.sleep(interval)
+
+
+def background_tasks(deps: FlowDeps, cache: AudioCache) -> list[asyncio.Task[None]]:
+    async def housekeeping() -> None:
+        await asyncio.to_thread(deps.codes.purge_expired)
+        await asyncio.to_thread(cache.cleanup, AUDIO_MAX_AGE_DAYS)
+
+    return [
+        asyncio.create_task(_every(DELIVERY_INTERVAL_S, "delivery", deps.messenger.deliver_due)),
+        asyncio.create_task(_every(HOUSEKEEPING_INTERVAL_S, "housekeeping", housekeeping)),
+    ]
+
+
+async def run(services: Services, *, http: bool = True, agi: bool = True) -> None:
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="atende")
     )
-    server = uvicorn.Server(config)
-    log.info("HTTP on http://%s:%d (Swagger UI at /docs)", settings.http_host, settings.http_port)
-    await server.serve()
+    settings = services.runtime.settings
+    deps = build_flow_deps(services)
+    cache = audio_cache(settings)
+    prompts = prompts_to_prerender(deps)
+    await asyncio.to_thread(cache.prerender, prompts)
+    log.info("%d prompts ready in %s", len(prompts), cache.directory)
+    tasks = background_tasks(deps, cache)
+    agi_server = build_agi_server(deps, cache) if agi else None
+    try:
+        if agi_server is not None:
+            await agi_server.start()
+            log.info(
+                "FastAGI on %s:%d: AGI(agi://HOST:%d/ura)",
+                settings.agi_host,
+                agi_server.port,
+                agi_server.port,
+            )
+        if http:
+            config = uvicorn.Config(
+                create_app(services),
+                host=settings.http_host,
+                port=settings.http_port,
+                log_level="warning",
+                access_log=False,
+            )
+            log.info(
+                "HTTP on http://%s:%d (Swagger UI at /docs)", settings.http_host, settings.http_port
+            )
+            await uvicorn.Server(config).serve()
+        else:
+            await _wait_for_stop()
+    finally:
+        if agi_server is not None:
+            await agi_server.stop(SHUTDOWN_GRACE_S)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+async def _wait_for_stop() -> None:
+    """Sleep until SIGINT/SIGTERM (what uvicorn does for the HTTP side)."""
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    await stop.wait()

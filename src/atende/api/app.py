@@ -9,9 +9,11 @@ from sqlalchemy import text
 
 from atende import __version__
 from atende.api import calls, catalog, people, tickets
+from atende.api.audio import audio_router
 from atende.api.errors import install_error_handlers
 from atende.api.metrics import MetricsMiddleware
 from atende.services.bundle import Services
+from atende.speech import cache_directory
 
 DESCRIPTION = """
 REST API of **atende**: people who call, the service catalog the phone menus read, tickets with
@@ -40,6 +42,7 @@ def create_app(services: Services) -> FastAPI:
     for module in (people, catalog, tickets, calls):
         v1.include_router(module.router)
     app.include_router(v1)
+    app.include_router(audio_router(cache_directory(services.runtime.settings)))
 
     @app.get("/livez", tags=["health"], summary="The process answers (no database access)")
     def livez() -> dict[str, str]:
