@@ -21,8 +21,15 @@ from atende.agi import (
     PlaybackFailed,
     parse_environment,
 )
+from atende.agi.emulator import (
+    DEAD,
+    HANGUP,
+    AsteriskEmulator,
+    CallerInput,
+    EmulatedCommand,
+    parse_args,
+)
 from atende.agi.protocol import format_command, parse_reply_line, quote
-from fake_asterisk import DEAD, HANGUP, CallerInput, FakeAsterisk, FakeCommand, parse_args
 
 TRANSCRIPT_ENVIRONMENT = """\
 agi_network: yes
@@ -54,7 +61,9 @@ agi_arg_2: arg2
 Flow = Callable[[AgiChannel], Awaitable[Any]]
 
 
-def call(flow: Flow, command_timeout: float = 5.0, **fake_options: Any) -> tuple[Any, FakeAsterisk]:
+def call(
+    flow: Flow, command_timeout: float = 5.0, **fake_options: Any
+) -> tuple[Any, AsteriskEmulator]:
     """Run ``flow`` as the handler of one call from a fake Asterisk; (its outcome, the fake).
 
     The outcome is what the flow returned, or the exception it raised.
@@ -67,12 +76,12 @@ def call(flow: Flow, command_timeout: float = 5.0, **fake_options: Any) -> tuple
         except Exception as exc:
             outcome["value"] = exc
 
-    async def main() -> FakeAsterisk:
+    async def main() -> AsteriskEmulator:
         server = AgiServer("127.0.0.1", 0, command_timeout=command_timeout)
         server.route("ura", handler)
         await server.start()
         try:
-            return await FakeAsterisk(server.port, **fake_options).run()
+            return await AsteriskEmulator(server.port, **fake_options).run()
         finally:
             await server.stop(1)
 
@@ -371,7 +380,7 @@ def test_concurrent_helpers_never_overlap_on_the_wire() -> None:
 def test_the_fake_detects_a_second_command_sent_too_early() -> None:
     """Control for the test above: without the lock, the fake would have noticed."""
 
-    async def main() -> FakeAsterisk:
+    async def main() -> AsteriskEmulator:
         async def raw(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             while await reader.readline() not in (b"\n", b""):
                 pass
@@ -382,7 +391,7 @@ def test_the_fake_detects_a_second_command_sent_too_early() -> None:
         server = await asyncio.start_server(raw, "127.0.0.1", 0)
         port = server.sockets[0].getsockname()[1]
         async with server:
-            return await FakeAsterisk(port, command_delay=0.02).run()
+            return await AsteriskEmulator(port, command_delay=0.02).run()
 
     fake = asyncio.run(main())
     assert len(fake.errors) == 1
@@ -452,7 +461,7 @@ def test_on_prompt_chooses_keys_from_what_was_played() -> None:
             await channel.wait_for_digit(2000)
         return results
 
-    async def caller(command: FakeCommand) -> CallerInput:
+    async def caller(command: EmulatedCommand) -> CallerInput:
         await asyncio.sleep(0)
         return {"STREAM FILE": "2", "GET DATA": "77#"}.get(command.verb, HANGUP)
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from atende.agi import AgiChannel, AgiServer, Handler
-from fake_asterisk import HANGUP, FakeAsterisk
+from atende.agi.emulator import HANGUP, AsteriskEmulator
 
 
 async def started(routes: dict[str, Handler], **options: Any) -> AgiServer:
@@ -36,11 +36,11 @@ def test_routes_by_script_name_and_closes_after_the_handler_returns() -> None:
     async def survey(channel: AgiChannel) -> None:
         seen.append("survey")
 
-    async def main() -> tuple[FakeAsterisk, FakeAsterisk]:
+    async def main() -> tuple[AsteriskEmulator, AsteriskEmulator]:
         server = await started({"ura": ura, "survey": survey})
         try:
-            first = await FakeAsterisk(server.port, script="ura", args=["a", "b"]).run()
-            second = await FakeAsterisk(server.port, script="survey").run()
+            first = await AsteriskEmulator(server.port, script="ura", args=["a", "b"]).run()
+            second = await AsteriskEmulator(server.port, script="survey").run()
             return first, second
         finally:
             await server.stop(1)
@@ -55,10 +55,10 @@ def test_routes_by_script_name_and_closes_after_the_handler_returns() -> None:
 
 
 def test_unknown_script_gets_verbose_hangup_and_close(caplog: pytest.LogCaptureFixture) -> None:
-    async def main() -> FakeAsterisk:
+    async def main() -> AsteriskEmulator:
         server = await started({"ura": lambda channel: asyncio.sleep(0)})
         try:
-            return await FakeAsterisk(server.port, script="nope").run()
+            return await AsteriskEmulator(server.port, script="nope").run()
         finally:
             await server.stop(1)
 
@@ -76,10 +76,10 @@ def test_connection_from_outside_the_allow_list_is_refused(
     async def handler(channel: AgiChannel) -> None:
         ran.append(channel)
 
-    async def main() -> FakeAsterisk:
+    async def main() -> AsteriskEmulator:
         server = await started({"ura": handler}, allow=["10.0.0.0/8"])
         try:
-            return await FakeAsterisk(server.port).run()
+            return await AsteriskEmulator(server.port).run()
         finally:
             await server.stop(1)
 
@@ -124,12 +124,12 @@ def test_over_the_cap_a_call_gets_the_busy_hook_then_hangup() -> None:
     async def busy(channel: AgiChannel) -> None:
         await channel.stream_file("all-lines-busy")
 
-    async def main() -> tuple[FakeAsterisk, FakeAsterisk]:
+    async def main() -> tuple[AsteriskEmulator, AsteriskEmulator]:
         server = await started({"ura": handler}, max_calls=1, on_busy=busy)
         try:
-            first = asyncio.create_task(FakeAsterisk(server.port).run())
+            first = asyncio.create_task(AsteriskEmulator(server.port).run())
             await wait_until(lambda: server.active_calls == 1)
-            second = await FakeAsterisk(server.port).run()
+            second = await AsteriskEmulator(server.port).run()
             counts.append(server.active_calls)
             release.set()
             await first
@@ -151,10 +151,10 @@ def test_caller_gone_in_a_handler_is_a_normal_end(caplog: pytest.LogCaptureFixtu
         await channel.get_data("ask-code", 3000, 6)  # the caller hangs up here
         await channel.stream_file("never-heard")
 
-    async def main() -> FakeAsterisk:
+    async def main() -> AsteriskEmulator:
         server = await started({"ura": handler})
         try:
-            return await FakeAsterisk(server.port, inputs=[HANGUP]).run()
+            return await AsteriskEmulator(server.port, inputs=[HANGUP]).run()
         finally:
             await server.stop(1)
 
@@ -172,10 +172,10 @@ def test_a_failing_handler_is_logged_with_traceback_and_hung_up(
         await channel.answer()
         raise RuntimeError("bug in the flow")
 
-    async def main() -> tuple[FakeAsterisk, int]:
+    async def main() -> tuple[AsteriskEmulator, int]:
         server = await started({"ura": handler})
         try:
-            fake = await FakeAsterisk(server.port).run()
+            fake = await AsteriskEmulator(server.port).run()
             return fake, server.active_calls
         finally:
             await server.stop(1)
@@ -195,10 +195,10 @@ def test_graceful_stop_lets_a_running_call_finish() -> None:
         await asyncio.sleep(0.2)
         await channel.set_variable("DONE", "1")
 
-    async def main() -> tuple[FakeAsterisk, bool]:
+    async def main() -> tuple[AsteriskEmulator, bool]:
         server = await started({"ura": handler})
         port = server.port
-        call = asyncio.create_task(FakeAsterisk(port).run())
+        call = asyncio.create_task(AsteriskEmulator(port).run())
         await wait_until(lambda: server.active_calls == 1)
         await server.stop(grace_seconds=5)
         fake = await call
@@ -219,9 +219,9 @@ def test_stop_cancels_calls_past_the_grace_period() -> None:
         await channel.answer()
         await asyncio.sleep(60)
 
-    async def main() -> tuple[FakeAsterisk, int]:
+    async def main() -> tuple[AsteriskEmulator, int]:
         server = await started({"ura": handler})
-        call = asyncio.create_task(FakeAsterisk(server.port).run())
+        call = asyncio.create_task(AsteriskEmulator(server.port).run())
         await wait_until(lambda: server.active_calls == 1)
         await server.stop(grace_seconds=0.05)
         return await call, server.active_calls

@@ -16,19 +16,19 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from atende.agi.emulator import HANGUP, AsteriskEmulator, CallerInput, EmulatedCommand
 from atende.agi.server import AgiServer
 from atende.ivr.flow import FlowDeps
 from atende.ivr.wiring import build_agi_server, build_flow_deps
 from atende.services.bundle import Services
 from atende.speech import audio_cache
-from fake_asterisk import HANGUP, CallerInput, FakeAsterisk, FakeCommand
 
 Reply = CallerInput | Callable[[], "asyncio.Future[str] | str"]
 
 __all__ = ["HANGUP", "ScriptedCaller", "heard", "read_code", "running_ura"]
 
 
-def heard(command: FakeCommand) -> str:
+def heard(command: EmulatedCommand) -> str:
     """The text of the prompt a STREAM FILE or GET DATA plays."""
     return Path(command.args[0] + ".txt").read_text(encoding="utf-8")
 
@@ -42,7 +42,7 @@ class ScriptedCaller:
     prompts: list[str] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)
 
-    async def __call__(self, command: FakeCommand) -> CallerInput:
+    async def __call__(self, command: EmulatedCommand) -> CallerInput:
         if command.verb == "WAIT FOR DIGIT":
             return None
         said = heard(command)
@@ -87,6 +87,6 @@ async def running_ura(services: Services) -> AsyncIterator[tuple[AgiServer, Flow
         await server.stop(2)
 
 
-async def place_call(port: int, caller: ScriptedCaller, **options: object) -> FakeAsterisk:
-    fake = FakeAsterisk(port, on_prompt=caller, **options)  # type: ignore[arg-type]
+async def place_call(port: int, caller: ScriptedCaller, **options: object) -> AsteriskEmulator:
+    fake = AsteriskEmulator(port, on_prompt=caller, **options)  # type: ignore[arg-type]
     return await fake.run(timeout=30)

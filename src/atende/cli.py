@@ -122,6 +122,39 @@ def serve() -> None:
 
 
 @app.command()
+def call(
+    caller_id: Annotated[
+        str | None, typer.Option(help="Caller id to present, e.g. an extension (2001)")
+    ] = None,
+    host: Annotated[str | None, typer.Option(help="FastAGI host (default ATENDE_AGI_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="FastAGI port (default ATENDE_AGI_PORT)")] = None,
+    audio: Annotated[bool, typer.Option(help="Play prompts with sox's play or aplay")] = True,
+) -> None:
+    """Call the running URA from this terminal, as Asterisk would (try it with no PBX)."""
+    from atende.softphone import Softphone, find_player
+
+    settings = settings_or_exit()
+    phone = Softphone(player=find_player() if audio else None)
+    try:
+        asyncio.run(phone.call(host or settings.agi_host, port or settings.agi_port, caller_id))
+    except ConnectionRefusedError:
+        console.print("[red]atende: no URA answers there; start it with `atende serve`[/red]")
+        raise typer.Exit(1) from None
+
+
+@app.command("asterisk-config")
+def asterisk_config(
+    host: Annotated[str, typer.Option(help="Address Asterisk uses to reach atende")] = "",
+    extension: Annotated[str, typer.Option(help="Extension callers dial")] = "4000",
+) -> None:
+    """Print the dialplan to paste into Asterisk (and the FreePBX Custom Destination)."""
+    from atende.asterisk_config import dialplan
+
+    settings = settings_or_exit()
+    print(dialplan(host or settings.agi_host, settings.agi_port, extension, settings))
+
+
+@app.command()
 def agi() -> None:
     """Run only the FastAGI server (e.g. on the Asterisk host, beside a central HTTP app)."""
     from atende.logs import configure_logging
@@ -129,3 +162,7 @@ def agi() -> None:
 
     configure_logging()
     asyncio.run(run(open_services(), http=False))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,14 +1,17 @@
-"""A fake Asterisk that calls a FastAGI server and answers exactly like Asterisk 22 does.
+"""An Asterisk emulator: calls a FastAGI server and answers exactly like Asterisk 22 does.
+
+It is the PBX side of ``atende call`` (the terminal softphone: a person types the keys) and of
+the test suite (a script types them).
 
 Every reply form, hang-up notice and dead-channel rule here was observed on a real Asterisk
-(``/work/shared/asterisk-agi-transcript.md``), so tests of the protocol layer, of the call flow
+22.10.1 (the project's AGI transcript), so tests of the protocol layer, of the call flow
 and the terminal softphone exercise the same traps a real PBX sets: bare ``HANGUP`` lines in
 three positions, ``511`` after a hang-up, keys lost when nothing listens, a second command sent
 too early (recorded in ``errors``), and a socket that only the server closes.
 
 Usage::
 
-    fake = FakeAsterisk(server.port, inputs=["1", "1234#", HANGUP])
+    fake = AsteriskEmulator(server.port, inputs=["1", "1234#", HANGUP])
     await fake.run()
     assert fake.files_played == [...]
     assert fake.errors == []
@@ -17,6 +20,7 @@ The caller's keys come from ``inputs``, one per key-listening command (STREAM FI
 DIGITS with escape digits, GET DATA, WAIT FOR DIGIT), or from ``on_prompt(command)``, which
 may be a coroutine. An input is a key string ("1" for STREAM FILE/WAIT FOR DIGIT, "12345#" for
 GET DATA), ``None`` for no key, or ``HANGUP`` for a caller who hangs up during that command.
+``on_play(name)`` is told of every file played, listening or not.
 """
 
 from __future__ import annotations
@@ -110,7 +114,7 @@ def parse_args(line: str) -> list[str]:
 
 
 @dataclass(frozen=True, slots=True)
-class FakeCommand:
+class EmulatedCommand:
     """A command as the fake understood it: ``verb`` in canonical form, ``args`` unquoted."""
 
     line: str
@@ -118,16 +122,16 @@ class FakeCommand:
     args: list[str]
 
 
-def _parse_command(line: str) -> FakeCommand | None:
+def _parse_command(line: str) -> EmulatedCommand | None:
     words = parse_args(line)
     for verb in _VERBS:
         size = len(verb.split())
         if [word.upper() for word in words[:size]] == verb.split():
-            return FakeCommand(line, verb, words[size:])
+            return EmulatedCommand(line, verb, words[size:])
     return None
 
 
-class FakeAsterisk:
+class AsteriskEmulator:
     """One call from a fake Asterisk to the FastAGI server at ``host:port``.
 
     ``hangup_after_commands``: the caller hangs up while idle after that many replies.
@@ -151,7 +155,8 @@ class FakeAsterisk:
         channel: str = "PJSIP/sipp-00000000",
         args: Iterable[str] = (),
         inputs: Iterable[CallerInput] = (),
-        on_prompt: Callable[[FakeCommand], CallerInput | Awaitable[CallerInput]] | None = None,
+        on_prompt: Callable[[EmulatedCommand], CallerInput | Awaitable[CallerInput]] | None = None,
+        on_play: Callable[[str], object] | None = None,
         hangup_after_commands: int | None = None,
         hangup_after_seconds: float | None = None,
         hangup_notice: Literal["with_reply", "next_command"] = "with_reply",
@@ -169,6 +174,7 @@ class FakeAsterisk:
         self.args = list(args)
         self.inputs: deque[CallerInput] = deque(inputs)
         self.on_prompt = on_prompt
+        self.on_play = on_play
         self.hangup_after_commands = hangup_after_commands
         self.hangup_after_seconds = hangup_after_seconds
         self.hangup_notice = hangup_notice
@@ -245,7 +251,7 @@ class FakeAsterisk:
         fields += [(f"agi_arg_{n}", arg) for n, arg in enumerate(self.args, start=1)]
         return "".join(f"{key}: {value}\n" for key, value in fields) + "\n"
 
-    async def run(self, timeout: float = 10.0) -> FakeAsterisk:
+    async def run(self, timeout: float | None = 10.0) -> AsteriskEmulator:
         """Place the call and answer commands until the server closes the connection."""
         async with asyncio.timeout(timeout):
             reader, self._writer = await asyncio.open_connection(self.host, self.port)
@@ -373,13 +379,18 @@ class FakeAsterisk:
 
     # -- answering -------------------------------------------------------------------------
 
-    async def _input(self, command: FakeCommand) -> CallerInput:
+    def _play(self, name: str) -> None:
+        self.played.append(("file", name))
+        if self.on_play is not None:
+            self.on_play(name)
+
+    async def _input(self, command: EmulatedCommand) -> CallerInput:
         if self.on_prompt is not None:
             chosen = self.on_prompt(command)
             return await chosen if inspect.isawaitable(chosen) else chosen
         return self.inputs.popleft() if self.inputs else None
 
-    async def _answer(self, command: FakeCommand | None) -> list[str]:
+    async def _answer(self, command: EmulatedCommand | None) -> list[str]:
         if command is None:
             return [UNKNOWN]
         if self.dead and not command.verb.startswith(ALLOWED_AFTER_HANGUP):
@@ -397,14 +408,14 @@ class FakeAsterisk:
     def _hangup_reply(self, reply: str) -> list[str]:
         return [reply, *self._caller_hangs_up(notice_now=False)]
 
-    async def _do_answer(self, command: FakeCommand) -> list[str]:
+    async def _do_answer(self, command: EmulatedCommand) -> list[str]:
         return ["200 result=0"]
 
-    async def _do_stream_file(self, command: FakeCommand) -> list[str]:
+    async def _do_stream_file(self, command: EmulatedCommand) -> list[str]:
         name, escape = command.args[0], command.args[1]
         if name in self.missing_files:
             return ["200 result=-1 endpos=0"]
-        self.played.append(("file", name))
+        self._play(name)
         key = await self._input(command) if escape else None
         if key is HANGUP:
             return self._hangup_reply(f"200 result=-1 endpos={INTERRUPTED_ENDPOS}")
@@ -412,8 +423,8 @@ class FakeAsterisk:
             return [f"200 result={ord(key[0])} endpos={INTERRUPTED_ENDPOS}"]
         return [f"200 result=0 endpos={FULL_PLAY_ENDPOS}"]
 
-    async def _do_get_data(self, command: FakeCommand) -> list[str]:
-        self.played.append(("file", command.args[0]))
+    async def _do_get_data(self, command: EmulatedCommand) -> list[str]:
+        self._play(command.args[0])
         max_digits = int(command.args[2]) if len(command.args) > 2 else 1024
         typed = await self._input(command)
         if typed is HANGUP:
@@ -425,13 +436,13 @@ class FakeAsterisk:
             return [f"200 result={digits[:max_digits]}"]
         return [f"200 result={digits} (timeout)"]
 
-    async def _do_wait_for_digit(self, command: FakeCommand) -> list[str]:
+    async def _do_wait_for_digit(self, command: EmulatedCommand) -> list[str]:
         key = await self._input(command)
         if key is HANGUP:
             return self._hangup_reply("200 result=-1")
         return [f"200 result={ord(key[0]) if isinstance(key, str) and key else 0}"]
 
-    async def _do_say_digits(self, command: FakeCommand) -> list[str]:
+    async def _do_say_digits(self, command: EmulatedCommand) -> list[str]:
         digits, escape = command.args
         self.played.append(("digits", digits))
         key = await self._input(command) if escape else None
@@ -441,7 +452,7 @@ class FakeAsterisk:
             return [f"200 result={ord(key[0])}"]
         return ["200 result=0"]
 
-    async def _do_set_variable(self, command: FakeCommand) -> list[str]:
+    async def _do_set_variable(self, command: EmulatedCommand) -> list[str]:
         name, value = command.args
         self.variables[name] = value
         return ["200 result=1"]
@@ -456,11 +467,11 @@ class FakeAsterisk:
         }
         return self.variables.get(name, builtins.get(name))
 
-    async def _do_get_variable(self, command: FakeCommand) -> list[str]:
+    async def _do_get_variable(self, command: EmulatedCommand) -> list[str]:
         value = self._builtin(command.args[0])
         return ["200 result=0"] if value is None else [f"200 result=1 ({value})"]
 
-    async def _do_get_full_variable(self, command: FakeCommand) -> list[str]:
+    async def _do_get_full_variable(self, command: EmulatedCommand) -> list[str]:
         if len(command.args) == 2 and command.args[1] != self.channel:
             return ["200 result=0"]
         text = command.args[0]
@@ -468,45 +479,45 @@ class FakeAsterisk:
             text = text[:start] + (self._builtin(text[start + 2 : end]) or "") + text[end + 1 :]
         return [f"200 result=1 ({text})"]
 
-    async def _do_channel_status(self, command: FakeCommand) -> list[str]:
+    async def _do_channel_status(self, command: EmulatedCommand) -> list[str]:
         return ["200 result=6"]
 
-    async def _do_verbose(self, command: FakeCommand) -> list[str]:
+    async def _do_verbose(self, command: EmulatedCommand) -> list[str]:
         return ["200 result=1"]
 
-    async def _do_noop(self, command: FakeCommand) -> list[str]:
+    async def _do_noop(self, command: EmulatedCommand) -> list[str]:
         return ["200 result=0"]
 
-    async def _do_exec(self, command: FakeCommand) -> list[str]:
+    async def _do_exec(self, command: EmulatedCommand) -> list[str]:
         self.played.append(("exec", " ".join(command.args)))
         return ["200 result=0"]
 
-    async def _do_set_context(self, command: FakeCommand) -> list[str]:
+    async def _do_set_context(self, command: EmulatedCommand) -> list[str]:
         self.context = command.args[0]
         return ["200 result=0"]
 
-    async def _do_set_extension(self, command: FakeCommand) -> list[str]:
+    async def _do_set_extension(self, command: EmulatedCommand) -> list[str]:
         self.extension = command.args[0]
         return ["200 result=0"]
 
-    async def _do_set_priority(self, command: FakeCommand) -> list[str]:
+    async def _do_set_priority(self, command: EmulatedCommand) -> list[str]:
         self.priority = command.args[0]
         return ["200 result=0"]
 
-    async def _do_hangup(self, command: FakeCommand) -> list[str]:
+    async def _do_hangup(self, command: EmulatedCommand) -> list[str]:
         self.hung_up_by = "server"
         self._later(self._server_hangup_notice())
         return ["200 result=1"]
 
-    async def _do_database_get(self, command: FakeCommand) -> list[str]:
+    async def _do_database_get(self, command: EmulatedCommand) -> list[str]:
         value = self.database.get((command.args[0], command.args[1]))
         return ["200 result=0"] if value is None else [f"200 result=1 ({value})"]
 
-    async def _do_database_put(self, command: FakeCommand) -> list[str]:
+    async def _do_database_put(self, command: EmulatedCommand) -> list[str]:
         family, key, value = command.args
         self.database[(family, key)] = value
         return ["200 result=1"]
 
-    async def _do_database_del(self, command: FakeCommand) -> list[str]:
+    async def _do_database_del(self, command: EmulatedCommand) -> list[str]:
         found = self.database.pop((command.args[0], command.args[1]), None) is not None
         return [f"200 result={int(found)}"]

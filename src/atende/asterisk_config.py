@@ -1,0 +1,52 @@
+"""The Asterisk side of an installation: the dialplan that sends calls to the URA.
+
+``atende asterisk-config`` prints it, filled with this installation's host, port and
+technician destination, ready to paste into ``extensions_custom.conf`` (FreePBX) or
+``extensions.conf`` (plain Asterisk).
+"""
+
+from __future__ import annotations
+
+from atende.config import Settings
+
+TEMPLATE = """\
+; atende URA — paste into /etc/asterisk/extensions_custom.conf (FreePBX) or extensions.conf,
+; then run: asterisk -rx "dialplan reload"
+;
+; FreePBX: Admin > Custom Destinations > Add: Target "atende-ura,s,1", Description "URA atende";
+; then point an Inbound Route, an IVR option or a Misc Application (extension {extension})
+; at that Custom Destination.
+[atende-ura]
+exten => s,1,NoOp(atende URA)
+ same => n,Answer()
+ same => n,Set(TIMEOUT(absolute)=1800)
+ same => n,AGI(agi://{host}:{port}/ura)
+ ; To reach a technician the URA sends the call on to {context},{exten},{priority}
+ ; (ATENDE_ATTENDANT_DEST) with ${{ATENDE_PROTOCOL}} set; it never comes back here then.
+ ; Reaching this line means the URA ended without a hand-over.
+ same => n,Hangup()
+
+[atende-dial]
+; Callers dial {extension} to reach the URA (include this context in your phones' context).
+exten => {extension},1,Goto(atende-ura,s,1)
+
+; Example of a technicians' destination, if you have none yet: uncomment, name the context
+; and extension in ATENDE_ATTENDANT_DEST (here {context},{exten},{priority}).
+;[{context}]
+;exten => {exten},{priority},NoOp(atende: protocolo ${{ATENDE_PROTOCOL}})
+; same => n,Set(CDR(userfield)=${{ATENDE_PROTOCOL}})
+; same => n,Queue(suporte,t,,,300)
+; same => n,Hangup()
+"""
+
+
+def dialplan(host: str, port: int, extension: str, settings: Settings) -> str:
+    context, exten, priority = settings.attendant_destination
+    return TEMPLATE.format(
+        host=host,
+        port=port,
+        extension=extension,
+        context=context,
+        exten=exten,
+        priority=priority,
+    )
