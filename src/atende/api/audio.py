@@ -23,7 +23,12 @@ def audio_router(directory: Path) -> APIRouter:
     router = APIRouter(tags=["audio"])
     root = directory.resolve()
 
-    @router.api_route("/audio/{name}", methods=["GET", "HEAD"], response_class=FileResponse)
+    @router.api_route(
+        "/audio/{name}",
+        methods=["GET", "HEAD"],
+        response_class=FileResponse,
+        include_in_schema=False,
+    )
     def audio(name: str, request: Request) -> Response:
         path = root / name
         if not is_audio_name(name) or not path.is_file():
