@@ -26,7 +26,7 @@ from atende.speech import (
     cache_directory,
     speech_engine,
 )
-from atende.speech.numbers import date_for_speech, digit_groups, digits_for_speech
+from atende.speech.numbers import date_for_speech, digit_groups, digit_parts
 from atende.texts import fixed_prompts, text
 
 
@@ -284,22 +284,33 @@ def test_engine_comes_from_settings(tmp_path: Path) -> None:
         speech_engine(Settings(data_dir=tmp_path, tts="nonexistent"))
 
 
-def test_protocol_digits_are_grouped() -> None:
-    assert digits_for_speech("20260000421") == "2 0 2 6, 0 0 0 0, 4 2 1"
+def test_protocol_digits_are_read_one_by_one_in_groups() -> None:
+    assert digit_parts("20260000421") == [*"2026", "", *"0000", "", *"421"]
     assert digit_groups("12345") == ["12345"]  # never one digit alone after a pause
     assert digit_groups("123456789", size=3) == ["123", "456", "789"]
     with pytest.raises(ValueError):
-        digits_for_speech("2026-421")
+        digit_parts("2026-421")
 
 
-def test_espeak_says_each_protocol_digit_as_a_word_with_a_pause_per_group() -> None:
-    number = "00000020261121000042"  # an ANS protocol: 20 digits
-    clauses = phonemes(digits_for_speech(number))
+def test_a_number_is_joined_from_prerendered_digits_without_new_synthesis(tmp_path: Path) -> None:
+    engine = Counting(EspeakEngine())
+    cache = AudioCache(tmp_path, engine)
+    cache.prerender(["Protocolo:", *"0123456789"])
+    before = engine.calls
+    first = cache.compose(["Protocolo:", *digit_parts("20260000421")])
+    second = cache.compose(["Protocolo:", *digit_parts("20260000438")])
+    assert engine.calls == before  # a new number costs no synthesis
+    assert first.path != second.path
+    assert first.text_path.read_text() == "Protocolo: 2 0 2 6 0 0 0 0 4 2 1"
 
-    assert len(clauses) == len(digit_groups(number))
-    # One stressed syllable per digit: no digit is merged into a larger number.
-    assert sum(clause.count("'") for clause in clauses) == len(number)
-    assert phonemes("2026") != phonemes(digits_for_speech("2026"))
+    def frames(path: Path) -> int:
+        with wave.open(str(path), "rb") as clip:
+            assert (clip.getframerate(), clip.getnchannels(), clip.getsampwidth()) == (8000, 1, 2)
+            return clip.getnframes()
+
+    parts = [cache.get(p).path for p in ["Protocolo:", *"20260000421"]]
+    assert frames(first.path) == sum(frames(p) for p in parts) + 2 * 8000 // 4  # two pauses
+    assert cache.compose(["Protocolo:", *digit_parts("20260000421")]) == first
 
 
 def test_dates_are_spoken_the_brazilian_way() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -73,8 +74,8 @@ def test_open_ticket_with_code_and_one_time_code(make_services: MakeServices) ->
         "phone",
         "open",
     )
-    spoken_digits = caller.prompts[-1].split(":")[-1].split(".")[0]
-    assert "".join(ch for ch in spoken_digits if ch.isdigit()) == ticket.protocol
+    spoken_digits = re.search(r":([\d\s]+)Para", caller.prompts[-1]).group(1)  # type: ignore[union-attr]
+    assert "".join(spoken_digits.split()) == ticket.protocol
     messages = [json.loads(x) for x in outbox_of(services).read_text().splitlines()]
     assert [m["kind"] for m in messages] == ["otp", "protocol"]
     assert messages[0]["to"] == "+5545999990001"
@@ -382,6 +383,7 @@ def test_health_plan_mode_reads_an_ans_protocol_first(make_services: MakeService
     number = fake.variables["ATENDE_PROTOCOL"]
     assert len(number) == 20 and number.startswith("123456")
     assert "".join(ch for ch in greeting if ch.isdigit()) == number
+    assert greeting.startswith("Olá!") and "protocolo deste atendimento" in greeting
 
 
 HANGUP_POINTS = range(7)

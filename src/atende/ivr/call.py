@@ -8,12 +8,16 @@ implementing :class:`Call`.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from atende.agi.protocol import AgiChannel
 from atende.config import Settings
 from atende.speech import AudioCache, audio_ref
+
+Speech = str | Sequence[str]
 
 
 @dataclass(frozen=True)
@@ -34,8 +38,9 @@ class Call(Protocol):
         """Get ``text`` ready to play (synthesize it now) without playing it."""
         ...
 
-    async def play(self, text: str, keys: str = "") -> str | None:
-        """Speak ``text``; returns the key (one of ``keys``) that interrupted it, or None."""
+    async def play(self, text: Speech, keys: str = "") -> str | None:
+        """Speak ``text`` (a sequence: its parts one after another, an empty part a pause);
+        returns the key (one of ``keys``) that interrupted it, or None."""
         ...
 
     async def ask(self, text: str, max_digits: int, timeout_s: float) -> tuple[str, bool]:
@@ -64,8 +69,10 @@ class AgiCall:
         self.caller_id = env.callerid
         self.channel_name = env.channel
 
-    async def _audio(self, text: str) -> str:
-        return audio_ref(await self.cache.aget(text), self.settings)
+    async def _audio(self, text: Speech) -> str:
+        if isinstance(text, str):
+            return audio_ref(await self.cache.aget(text), self.settings)
+        return audio_ref(await asyncio.to_thread(self.cache.compose, text), self.settings)
 
     async def answer(self) -> None:
         await self.channel.answer()
@@ -73,7 +80,7 @@ class AgiCall:
     async def prepare(self, text: str) -> None:
         await self.cache.aget(text)
 
-    async def play(self, text: str, keys: str = "") -> str | None:
+    async def play(self, text: Speech, keys: str = "") -> str | None:
         return await self.channel.stream_file(await self._audio(text), keys)
 
     async def ask(self, text: str, max_digits: int, timeout_s: float) -> tuple[str, bool]:

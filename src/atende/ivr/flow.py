@@ -35,7 +35,7 @@ from atende.services.errors import ServiceError
 from atende.services.otp import OneTimeCodes, VerifyStatus
 from atende.services.people import identify_by_extension
 from atende.services.tickets import NewTicket
-from atende.speech.numbers import date_for_speech, digits_for_speech
+from atende.speech.numbers import date_for_speech, digit_parts
 from atende.texts import text
 
 log = logging.getLogger(__name__)
@@ -185,8 +185,11 @@ class UraFlow:
             )
             self.protocol = protocol.number
             self.step("protocol_issued")
-            greeting += f" {self.t('protocol_at_start')} {digits_for_speech(protocol.number)}."
-        await self.call.play(greeting)
+            await self.call.play(
+                [greeting, self.t("protocol_at_start"), *digit_parts(protocol.number)]
+            )
+        else:
+            await self.call.play(greeting)
         try:
             choice = await self.menu(self.t("main_menu"), "123", name="main_menu", repeat_key="9")
             if choice == "1":
@@ -338,10 +341,12 @@ class UraFlow:
         return ticket
 
     async def read_protocol(self, ticket: Ticket) -> None:
-        spoken = (
-            f"{self.t('ticket_opened')} {digits_for_speech(ticket.protocol)}. "
-            f"{self.t('repeat_protocol')}"
-        )
+        spoken = [
+            self.t("ticket_opened"),
+            *digit_parts(ticket.protocol),
+            "",
+            self.t("repeat_protocol"),
+        ]
         for _ in range(PROTOCOL_REPEATS):
             key = await self.call.play(spoken, "1") or await self.call.wait_key(KEY_TIMEOUT_S)
             if key != "1":

@@ -41,6 +41,7 @@ def prompts_to_prerender(deps: FlowDeps) -> list[str]:
     menus of the current catalog and the out-of-hours message."""
     language = deps.language
     texts = list(fixed_prompts(language).values())
+    texts += list("0123456789")  # numbers are read from these (see speech.numbers.digit_parts)
     categories = [c for c in deps.services.catalog.tree() if c.items]
     texts.append(
         menu_text(text("category_menu_intro", language), categories, CATEGORY_REPEAT_KEY, language)

@@ -16,23 +16,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import io
 import json
 import logging
 import os
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Iterator
+import wave
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from atende.config import Settings
-from atende.speech.port import SpeechEngine
+from atende.speech.port import SAMPLE_RATE, SpeechEngine
 
 log = logging.getLogger(__name__)
 
 SUFFIX = ".wav"
+SAMPLE_WIDTH = 2  # 16-bit
+PAUSE_FRAMES = SAMPLE_RATE // 4  # 250 ms between groups of digits
 TEXT_SUFFIX = ".txt"
 TEMP_PREFIX = ".partial-"
 STALE_TEMP_SECONDS = 3600
@@ -127,6 +131,36 @@ class AudioCache:
             wav = self.engine.synthesize(text)
             self._write(audio.text_path, text.encode())
             self._write(audio.path, wav)
+        return audio
+
+    def compose(self, parts: Sequence[str]) -> AudioFile:
+        """One audio file saying ``parts`` one after another; an empty part is a short pause.
+
+        Each part comes from the cache (digits and fixed sentences are prerendered), so a
+        sentence with a new number in it, like a protocol read back, costs a file join instead
+        of a synthesis. The joined file is cached like any other.
+        """
+        identity = json.dumps(["compose", *(self.key(p) if p else "" for p in parts)])
+        audio = AudioFile(
+            self.directory / f"{hashlib.sha256(identity.encode()).hexdigest()}{SUFFIX}"
+        )
+        if self._touch(audio.path):
+            return audio
+        pcm = bytearray()
+        for part in parts:
+            if not part:
+                pcm += bytes(PAUSE_FRAMES * SAMPLE_WIDTH)
+                continue
+            with wave.open(str(self.get(part).path), "rb") as clip:
+                pcm += clip.readframes(clip.getnframes())
+        out = io.BytesIO()
+        with wave.open(out, "wb") as joined:
+            joined.setnchannels(1)
+            joined.setsampwidth(SAMPLE_WIDTH)
+            joined.setframerate(SAMPLE_RATE)
+            joined.writeframes(bytes(pcm))
+        self._write(audio.text_path, " ".join(p for p in parts if p).encode())
+        self._write(audio.path, out.getvalue())
         return audio
 
     async def aget(self, text: str) -> AudioFile:

@@ -3,9 +3,10 @@ write them down.
 
 espeak-ng reads ``20260000421`` as "vinte bilhões..." and ``2026 0000 421`` as "dois mil e
 vinte e seis, zero zero zero zero, quatrocentos e vinte e um": a protocol number must be read
-one digit at a time. Digits separated by spaces are separate words ("dois zero dois seis")
-and a comma between groups is a pause long enough to write a group down. ``1º`` is read
-"primeiro", as Brazilians say the first day of a month.
+one digit at a time, with a pause between groups long enough to write a group down. Numbers
+are therefore joined from ten prerendered digit clips (:func:`digit_parts` and
+``AudioCache.compose``), which also spares a synthesis per call. ``1º`` is read "primeiro", as
+Brazilians say the first day of a month.
 """
 
 from __future__ import annotations
@@ -31,13 +32,19 @@ def digit_groups(digits: str, size: int = 4) -> list[str]:
     return groups
 
 
-def digits_for_speech(digits: str, group_size: int = 4) -> str:
-    """``"20260000421"`` → ``"2 0 2 6, 0 0 0 0, 4 2 1"``: each digit a word, a pause per group."""
-    return ", ".join(" ".join(group) for group in digit_groups(digits, group_size))
-
-
 def date_for_speech(day: date, with_year: bool = True) -> str:
     """``date(2026, 11, 21)`` → ``"21 de novembro de 2026"``; the first of a month is ``"1º"``."""
     number = "1º" if day.day == 1 else str(day.day)
     spoken = f"{number} de {MONTHS_PT_BR[day.month - 1]}"
     return f"{spoken} de {day.year}" if with_year else spoken
+
+
+def digit_parts(digits: str, group_size: int = 4) -> list[str]:
+    """``digits`` as parts for :meth:`AudioCache.compose`: one digit each, an empty part (a
+    pause) between groups, so any number is read from ten prerendered clips."""
+    parts: list[str] = []
+    for group in digit_groups(digits, group_size):
+        if parts:
+            parts.append("")
+        parts.extend(group)
+    return parts
