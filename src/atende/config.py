@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import ipaddress
 import os
+from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+T = TypeVar("T")
 
 
 class SettingsError(Exception):
@@ -119,6 +122,19 @@ class Settings(BaseSettings):
     def attendant_destination(self) -> tuple[str, str, str]:
         context, exten, priority = (p.strip() for p in self.attendant_dest.split(","))
         return context, exten, priority
+
+
+def named_chain(variable: str, value: str, known: Mapping[str, T]) -> list[T]:
+    """The entries of a comma-separated fallback chain setting (``ATENDE_TTS=polly,espeak``),
+    first preferred; an empty or unknown name stops startup naming the variable."""
+    names = [name.strip() for name in value.split(",") if name.strip()]
+    choices = ", ".join(known)
+    if not names:
+        raise SettingsError(f"{variable}: name at least one of {choices}")
+    for name in names:
+        if name not in known:
+            raise SettingsError(f"{variable}: unknown {name!r} (known: {choices})")
+    return [known[name] for name in names]
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -33,6 +33,8 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Literal
 
+from atende.agi.protocol import ALLOWED_AFTER_HANGUP
+
 
 class _Hangup:
     def __repr__(self) -> str:
@@ -49,15 +51,6 @@ UNKNOWN = "510 Invalid or unknown command"
 FULL_PLAY_ENDPOS = 16000  # 2 s at 8 kHz
 INTERRUPTED_ENDPOS = 8000
 HANGUP_NOTICE_DELAY = 0.04
-ALLOWED_AFTER_HANGUP = (
-    "GET VARIABLE",
-    "GET FULL VARIABLE",
-    "SET VARIABLE",
-    "EXEC",
-    "NOOP",
-    "VERBOSE",
-    "DATABASE",
-)
 _TRUE = {"yes", "true", "y", "t", "1", "on"}
 
 # verb -> (usage line, accepted argument counts after the verb)

@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from atende.config import Settings, SettingsError
+from atende.config import Settings, named_chain
 from atende.messaging.messenger import Messenger
 from atende.messaging.outbox import OutboxChannel
 from atende.messaging.port import (
@@ -40,14 +40,9 @@ CHANNELS: dict[str, Callable[[Settings], MessageChannel]] = {
 
 def message_channels(settings: Settings) -> list[MessageChannel]:
     """The channels named in ``ATENDE_MESSAGING`` (comma-separated, first preferred)."""
-    names = [name.strip() for name in settings.messaging.split(",") if name.strip()]
-    known = ", ".join(CHANNELS)
-    if not names:
-        raise SettingsError(f"ATENDE_MESSAGING: name at least one channel ({known})")
-    for name in names:
-        if name not in CHANNELS:
-            raise SettingsError(f"ATENDE_MESSAGING: unknown channel {name!r} (known: {known})")
-    return [CHANNELS[name](settings) for name in names]
+    return [
+        make(settings) for make in named_chain("ATENDE_MESSAGING", settings.messaging, CHANNELS)
+    ]
 
 
 def messenger(settings: Settings, sessions: sessionmaker[Session]) -> Messenger:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from atende.config import Settings, SettingsError
+from atende.config import Settings, named_chain
 from atende.speech.cache import AudioCache, AudioFile, audio_ref, cache_directory
 from atende.speech.espeak import EspeakEngine
 from atende.speech.port import SpeechChain, SpeechEngine, SpeechError
@@ -33,14 +33,9 @@ ENGINES: dict[str, Callable[[Settings], SpeechEngine]] = {
 
 def speech_engine(settings: Settings) -> SpeechChain:
     """The engines named in ``ATENDE_TTS`` (comma-separated, first preferred), as one chain."""
-    names = [name.strip() for name in settings.tts.split(",") if name.strip()]
-    known = ", ".join(ENGINES)
-    if not names:
-        raise SettingsError(f"ATENDE_TTS: name at least one speech engine ({known})")
-    for name in names:
-        if name not in ENGINES:
-            raise SettingsError(f"ATENDE_TTS: unknown speech engine {name!r} (known: {known})")
-    return SpeechChain([ENGINES[name](settings) for name in names])
+    return SpeechChain(
+        [make(settings) for make in named_chain("ATENDE_TTS", settings.tts, ENGINES)]
+    )
 
 
 def audio_cache(settings: Settings) -> AudioCache:
