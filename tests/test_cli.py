@@ -11,17 +11,11 @@ import httpx
 from sqlalchemy import create_engine, inspect, text
 
 from atende.db.migrate import alembic_config, upgrade
+from cli_runner import run_atende
 
 
 def atende(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {**os.environ, "ATENDE_DATA_DIR": str(data_dir), **env}
-    return subprocess.run(
-        [sys.executable, "-m", "atende.cli", *args],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=120,
-    )
+    return run_atende(*args, ATENDE_DATA_DIR=str(data_dir), **env)
 
 
 def test_a_wrong_setting_stops_with_one_line_naming_it(tmp_path: Path) -> None:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 from collections.abc import Callable
 
 from atende.demo import load_demo_people
 from atende.services.bundle import Services
 from atende.services.tickets import TicketFilter
 from atende.softphone import Softphone
+from cli_runner import run_atende
 from ura_harness import running_ura
 
 
@@ -50,24 +49,14 @@ def test_softphone_shows_the_hand_over_to_the_dialplan(
     assert "from-internal,200,1" in screen[-1] and "ATENDE_PROTOCOL=" in screen[-1]
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "atende.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
-
-
 def test_call_without_a_running_urа_says_how_to_start_it(tmp_path: object) -> None:
-    result = run_cli("call", "--port", "1", "--no-audio")
+    result = run_atende("call", "--port", "1", "--no-audio")
     assert result.returncode == 1
     assert "atende serve" in result.stderr
 
 
 def test_asterisk_config_points_at_this_installation() -> None:
-    result = run_cli("asterisk-config", "--host", "10.0.0.5", "--extension", "4000")
+    result = run_atende("asterisk-config", "--host", "10.0.0.5", "--extension", "4000")
     assert result.returncode == 0
     assert "AGI(agi://10.0.0.5:4573/ura)" in result.stdout
     assert "exten => 4000,1,Goto(atende-ura,s,1)" in result.stdout

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -9,6 +11,8 @@ from sqlalchemy.orm import Session
 from atende.db.models import Category, Item, Ticket
 from atende.runtime import Runtime
 from atende.services.errors import Conflict, Invalid, NotFound
+
+Entry = TypeVar("Entry", Category, Item)
 
 # 7 repeats the category menu, 9 the main menu, 0 reaches a person: never catalog keys.
 RESERVED_KEYS = frozenset({"0", "7", "9", "*", "#"})
@@ -53,14 +57,23 @@ class CatalogService:
             # The transaction is lost with the failed flush; the caller's ``begin()`` rolls back.
             raise Conflict("this key is already used at this level", field="key") from None
 
+    def _insert(self, session: Session, entry: Entry) -> Entry:
+        session.add(entry)
+        self._flush(session)
+        session.refresh(entry)
+        return entry
+
+    def _edit(self, session: Session, entry: Category | Item, **values: str | None) -> None:
+        for attr, value in values.items():
+            if value is not None:
+                setattr(entry, attr, value)
+        self._flush(session)
+
     def add_category(self, key: str, name: str, prompt: str | None = None) -> Category:
         _check_key(key, RESERVED_KEYS)
         with self.sessions.begin() as session:
             category = Category(key=key, name=name, prompt=prompt or name)
-            session.add(category)
-            self._flush(session)
-            session.refresh(category)
-            return category
+            return self._insert(session, category)
 
     def update_category(
         self, category_id: int, *, key: str | None, name: str | None, prompt: str | None
@@ -69,10 +82,7 @@ class CatalogService:
             _check_key(key, RESERVED_KEYS)
         with self.sessions.begin() as session:
             category = self._category(session, category_id)
-            for attr, value in (("key", key), ("name", name), ("prompt", prompt)):
-                if value is not None:
-                    setattr(category, attr, value)
-            self._flush(session)
+            self._edit(session, category, key=key, name=name, prompt=prompt)
             return category
 
     def delete_category(self, category_id: int) -> None:
@@ -87,10 +97,7 @@ class CatalogService:
         with self.sessions.begin() as session:
             self._category(session, category_id)
             item = Item(category_id=category_id, key=key, name=name, prompt=prompt or name)
-            session.add(item)
-            self._flush(session)
-            session.refresh(item)
-            return item
+            return self._insert(session, item)
 
     def update_item(
         self, item_id: int, *, key: str | None, name: str | None, prompt: str | None
@@ -101,10 +108,7 @@ class CatalogService:
             item = session.get(Item, item_id)
             if item is None:
                 raise NotFound(f"no catalog item {item_id}", field="item_id")
-            for attr, value in (("key", key), ("name", name), ("prompt", prompt)):
-                if value is not None:
-                    setattr(item, attr, value)
-            self._flush(session)
+            self._edit(session, item, key=key, name=name, prompt=prompt)
             return item
 
     def delete_item(self, item_id: int) -> None:
