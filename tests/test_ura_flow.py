@@ -17,7 +17,7 @@ from atende.demo import load_demo_people
 from atende.domain.ticket_status import TicketStatus
 from atende.services.bundle import Services
 from atende.services.tickets import NewTicket, TicketFilter
-from ura_harness import HANGUP, ScriptedCaller, place_call, read_code, running_ura
+from ura_harness import HANGUP, ScriptedCaller, call_ura, place_call, read_code, running_ura
 
 MakeServices = Callable[..., Services]
 
@@ -51,10 +51,6 @@ def open_ticket_script(services: Services, otp: bool = True) -> list:
     return [*steps, (MARIA, "1"), (CATEGORIES, "3"), (PRINTERS, "1"), (PROTOCOL, None)]
 
 
-def run(coro: object) -> object:
-    return asyncio.run(coro)  # type: ignore[arg-type]
-
-
 def test_open_ticket_with_code_and_one_time_code(make_services: MakeServices) -> None:
     services = with_demo(make_services)
     caller = ScriptedCaller(open_ticket_script(services))
@@ -65,7 +61,7 @@ def test_open_ticket_with_code_and_one_time_code(make_services: MakeServices) ->
             await deps.messenger.deliver_due()
             return fake
 
-    fake = run(scenario())
+    fake = asyncio.run(scenario())
     assert caller.unexpected == [] and caller.steps == []
     assert fake.errors == [] and fake.hung_up_by == "server"
     [ticket] = tickets_of(services, "1001")
@@ -92,11 +88,7 @@ def test_own_extension_skips_code_and_one_time_code(make_services: MakeServices)
     services = with_demo(make_services)
     caller = ScriptedCaller(open_ticket_script(services, otp=False))
 
-    async def scenario() -> object:
-        async with running_ura(services) as (server, _):
-            return await place_call(server.port, caller, callerid="2001")
-
-    fake = run(scenario())
+    fake = call_ura(services, caller, callerid="2001")
     assert caller.unexpected == []
     assert len(tickets_of(services, "1001")) == 1
     assert not outbox_of(services).exists() or "otp" not in outbox_of(services).read_text()
@@ -109,11 +101,7 @@ def test_otp_always_asks_even_from_own_extension(make_services: MakeServices) ->
     steps.pop(1)  # identified by extension: no registration code asked
     caller = ScriptedCaller(steps)
 
-    async def scenario() -> None:
-        async with running_ura(services) as (server, _):
-            await place_call(server.port, caller, callerid="2001")
-
-    run(scenario())
+    call_ura(services, caller, callerid="2001")
     assert caller.unexpected == [] and len(tickets_of(services, "1001")) == 1
 
 
@@ -121,11 +109,7 @@ def test_unknown_code_is_asked_again_then_goodbye(make_services: MakeServices) -
     services = with_demo(make_services, otp="never")
     caller = ScriptedCaller([(MAIN, "1"), (ASK_CODE, "999#"), (ASK_CODE, "#"), (ASK_CODE, "42#")])
 
-    async def scenario() -> object:
-        async with running_ura(services) as (server, _):
-            return await place_call(server.port, caller)
-
-    fake = run(scenario())
+    fake = call_ura(services, caller)
     assert caller.unexpected == []
     played = [p for p in caller.prompts]
     assert len(played) == 4
@@ -147,11 +131,7 @@ def test_three_wrong_one_time_codes_end_the_call_without_ticket(
         ]
     )
 
-    async def scenario() -> object:
-        async with running_ura(services) as (server, _):
-            return await place_call(server.port, caller)
-
-    fake = run(scenario())
+    fake = call_ura(services, caller)
     assert caller.unexpected == [] and tickets_of(services, "1001") == []
     assert services.calls.get(fake.uniqueid).outcome == "no_input"
 
@@ -160,11 +140,7 @@ def test_not_me_ends_the_call_without_ticket(make_services: MakeServices) -> Non
     services = with_demo(make_services, otp="never")
     caller = ScriptedCaller([(MAIN, "1"), (ASK_CODE, "1001#"), (MARIA, "2")])
 
-    async def scenario() -> object:
-        async with running_ura(services) as (server, _):
-            return await place_call(server.port, caller)
-
-    fake = run(scenario())
+    fake = call_ura(services, caller)
     assert caller.unexpected == [] and tickets_of(services, "1001") == []
     assert services.calls.get(fake.uniqueid).outcome == "declined"
 
@@ -173,11 +149,7 @@ def test_wrong_keys_repeat_the_menu_then_goodbye(make_services: MakeServices) ->
     services = with_demo(make_services)
     caller = ScriptedCaller([(MAIN, None), (MAIN, None), (MAIN, None)])
 
-    async def scenario() -> object:
-        async with running_ura(services) as (server, _):
-            return await place_call(server.port, caller)
-
-    fake = run(scenario())
+    fake = call_ura(services, caller)
     assert caller.unexpected == []
     assert "Obrigado por ligar" in Path(fake.files_played[-1] + ".txt").read_text()
     assert services.calls.get(fake.uniqueid).outcome == "no_input"
@@ -196,11 +168,7 @@ def test_repeat_key_replays_the_category_menu(make_services: MakeServices) -> No
         ]
     )
 
-    async def scenario() -> None:
-        async with running_ura(services) as (server, _):
-            await place_call(server.port, caller, callerid="2001")
-
-    run(scenario())
+    call_ura(services, caller, callerid="2001")
     assert caller.unexpected == []
     [ticket] = tickets_of(services, "1001")
     assert ticket.item.name == "Reserva de projetor"  # one item: no item menu
@@ -221,11 +189,7 @@ def test_edited_catalog_is_heard_at_the_next_call(make_services: MakeServices) -
         ]
     )
 
-    async def scenario() -> None:
-        async with running_ura(services) as (server, _):
-            await place_call(server.port, caller, callerid="2001")
-
-    run(scenario())
+    call_ura(services, caller, callerid="2001")
     assert caller.unexpected == []
     assert tickets_of(services, "1001")[0].item.name == "Sem tom"
 
@@ -237,11 +201,7 @@ def test_protocol_can_be_heard_again(make_services: MakeServices) -> None:
     steps.append((PROTOCOL, None))
     caller = ScriptedCaller(steps)
 
-    async def scenario() -> object:
-        async with running_ura(services) as (server, _):
-            return await place_call(server.port, caller, callerid="2001")
-
-    fake = run(scenario())
+    fake = call_ura(services, caller, callerid="2001")
     assert caller.unexpected == [] and caller.steps == []
     assert "protocol_repeated" in [e.step for e in services.calls.get(fake.uniqueid).events]
 
@@ -255,7 +215,7 @@ def test_same_call_retried_makes_no_second_ticket(make_services: MakeServices) -
                 caller = ScriptedCaller(open_ticket_script(services, otp=False))
                 await place_call(server.port, caller, callerid="2001", uniqueid="1795228819.77")
 
-    run(scenario())
+    asyncio.run(scenario())
     assert len(tickets_of(services, "1001")) == 1
 
 
@@ -270,11 +230,7 @@ def test_status_of_own_ticket_is_spoken(make_services: MakeServices) -> None:
     services.tickets.change(ticket.protocol, actor="test", status=TicketStatus.IN_PROGRESS)
     caller = ScriptedCaller(status_script(ticket.protocol))
 
-    async def scenario() -> object:
-        async with running_ura(services) as (server, _):
-            return await place_call(server.port, caller)
-
-    fake = run(scenario())
+    fake = call_ura(services, caller)
     assert caller.unexpected == []
     said = [Path(f + ".txt").read_text() for f in fake.files_played]
     status_line = next(s for s in said if "Instalar impressora" in s)
@@ -298,11 +254,7 @@ def test_status_rejects_bad_check_digit_and_hides_other_peoples_tickets(
         ]
     )
 
-    async def scenario() -> object:
-        async with running_ura(services) as (server, _):
-            return await place_call(server.port, caller)
-
-    fake = run(scenario())
+    fake = call_ura(services, caller)
     said = [Path(f + ".txt").read_text() for f in fake.files_played]
     assert said.count("Número de protocolo inválido.") == 1
     assert said.count("Chamado não encontrado.") == 2  # the other's and the missing one alike
@@ -313,11 +265,7 @@ def test_technician_in_hours_hands_the_call_to_the_dialplan(make_services: MakeS
     services = with_demo(make_services, attendant_dest="suporte,200,1")
     caller = ScriptedCaller([(MAIN, "3")])
 
-    async def scenario() -> object:
-        async with running_ura(services) as (server, _):
-            return await place_call(server.port, caller)
-
-    fake = run(scenario())
+    fake = call_ura(services, caller)
     assert (fake.context, fake.extension, fake.priority) == ("suporte", "200", "1")
     assert fake.closed_by_server and fake.hung_up_by is None  # back to the dialplan, not hung up
     protocol = fake.variables["ATENDE_PROTOCOL"]
@@ -331,11 +279,7 @@ def test_zero_in_a_menu_reaches_a_person_without_identification(
     services = with_demo(make_services)
     caller = ScriptedCaller([(MAIN, "0")])
 
-    async def scenario() -> object:
-        async with running_ura(services) as (server, _):
-            return await place_call(server.port, caller)
-
-    fake = run(scenario())
+    fake = call_ura(services, caller)
     assert fake.context == "from-internal" and "ATENDE_PROTOCOL" in fake.variables
 
 
@@ -345,11 +289,7 @@ def test_out_of_hours_says_the_hours_and_offers_a_ticket(make_services: MakeServ
     services = with_demo(make_services, hours=f"{tomorrow} 08:00-09:00", otp="never")
     caller = ScriptedCaller([(MAIN, "3"), ("horário de atendimento", "1"), (MARIA, "2")])
 
-    async def scenario() -> object:
-        async with running_ura(services) as (server, _):
-            return await place_call(server.port, caller, callerid="2001")
-
-    fake = run(scenario())
+    fake = call_ura(services, caller, callerid="2001")
     assert caller.unexpected == [] and caller.steps == []
     assert "ATENDE_PROTOCOL" not in fake.variables
     assert "das 8 às 9 horas" in caller.prompts[1]
@@ -359,11 +299,7 @@ def test_survey_answer_is_stored(make_services: MakeServices) -> None:
     services = with_demo(make_services, survey=True, otp="never")
     caller = ScriptedCaller([*open_ticket_script(services, otp=False), ("De 1 a 5", "4")])
 
-    async def scenario() -> object:
-        async with running_ura(services) as (server, _):
-            return await place_call(server.port, caller, callerid="2001")
-
-    fake = run(scenario())
+    fake = call_ura(services, caller, callerid="2001")
     assert caller.unexpected == []
     assert services.calls.get(fake.uniqueid).survey_score == 4
 
@@ -374,11 +310,7 @@ def test_health_plan_mode_reads_an_ans_protocol_first(make_services: MakeService
     )
     caller = ScriptedCaller([(MAIN, "0")])
 
-    async def scenario() -> object:
-        async with running_ura(services) as (server, _):
-            return await place_call(server.port, caller)
-
-    fake = run(scenario())
+    fake = call_ura(services, caller)
     greeting = Path(fake.files_played[0] + ".txt").read_text()
     number = fake.variables["ATENDE_PROTOCOL"]
     assert len(number) == 20 and number.startswith("123456")
@@ -399,12 +331,8 @@ def test_hanging_up_at_any_step_closes_the_call_cleanly(
     words, _ = steps[hang_at]
     caller = ScriptedCaller([*steps[:hang_at], (words, HANGUP)])
 
-    async def scenario() -> object:
-        async with running_ura(services) as (server, _):
-            return await place_call(server.port, caller)
-
     with caplog.at_level(logging.WARNING):
-        fake = run(scenario())
+        fake = call_ura(services, caller)
     assert caller.unexpected == []
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
     call = services.calls.get(fake.uniqueid)

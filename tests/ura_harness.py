@@ -25,7 +25,15 @@ from atende.speech import audio_cache
 
 Reply = CallerInput | Callable[[], "asyncio.Future[str] | str"]
 
-__all__ = ["HANGUP", "ScriptedCaller", "heard", "read_code", "running_ura"]
+__all__ = [
+    "HANGUP",
+    "ScriptedCaller",
+    "call_ura",
+    "heard",
+    "place_call",
+    "read_code",
+    "running_ura",
+]
 
 
 def heard(command: EmulatedCommand) -> str:
@@ -85,6 +93,16 @@ async def running_ura(services: Services) -> AsyncIterator[tuple[AgiServer, Flow
         yield server, deps
     finally:
         await server.stop(2)
+
+
+def call_ura(services: Services, caller: ScriptedCaller, **options: object) -> AsteriskEmulator:
+    """One call, start to end, against a URA started for it (the common case of a test)."""
+
+    async def scenario() -> AsteriskEmulator:
+        async with running_ura(services) as (server, _):
+            return await place_call(server.port, caller, **options)
+
+    return asyncio.run(scenario())
 
 
 async def place_call(port: int, caller: ScriptedCaller, **options: object) -> AsteriskEmulator:
