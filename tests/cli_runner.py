@@ -3,8 +3,15 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
 
 
 def run_atende(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -15,3 +22,45 @@ def run_atende(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
         env={**os.environ, **env},
         timeout=120,
     )
+
+
+@contextmanager
+def running_atende(data_dir: Path, **env: str) -> Iterator[tuple[str, str]]:
+    """``atende serve`` in a subprocess on a free port, first start on an empty data directory;
+    yields the base URL and the admin token it prints, and stops the process at the end."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    environment = {
+        **os.environ,
+        "ATENDE_DATA_DIR": str(data_dir),
+        "ATENDE_HTTP_PORT": str(port),
+        "ATENDE_AGI_PORT": "0",
+        **env,
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "atende.cli", "serve"],
+        env=environment,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        token = ""
+        assert server.stderr is not None
+        for line in server.stderr:
+            if line.startswith("atd_"):
+                token = line.strip()
+            if "HTTP on" in line:
+                break
+        assert token, "the first start prints an admin token"
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                if httpx.get(f"{url}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+        yield url, token
+    finally:
+        server.terminate()
+        server.wait(timeout=30)

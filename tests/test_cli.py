@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import httpx
 from sqlalchemy import create_engine, inspect, text
 
 from atende.db.migrate import alembic_config, upgrade
-from cli_runner import run_atende
+from cli_runner import run_atende, running_atende
 
 
 def atende(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -73,39 +71,7 @@ def test_people_import_reports_bad_rows_and_keeps_the_good(tmp_path: Path) -> No
 
 
 def test_serve_on_embedded_defaults_gives_docs_demo_people_and_a_token(tmp_path: Path) -> None:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    environment = {
-        **os.environ,
-        "ATENDE_DATA_DIR": str(tmp_path),
-        "ATENDE_HTTP_PORT": str(port),
-        "ATENDE_AGI_PORT": "0",
-    }
-    server = subprocess.Popen(
-        [sys.executable, "-m", "atende.cli", "serve"],
-        env=environment,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        token = ""
-        assert server.stderr is not None
-        for line in server.stderr:
-            if line.startswith("atd_"):
-                token = line.strip()
-            if "HTTP on" in line:
-                break
-        assert token, "the first start prints an admin token"
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
+    with running_atende(tmp_path) as (url, token):
         assert "swagger" in httpx.get(f"{url}/docs").text.lower()
         people = httpx.get(
             f"{url}/api/v1/people",
@@ -113,9 +79,6 @@ def test_serve_on_embedded_defaults_gives_docs_demo_people_and_a_token(tmp_path:
             headers={"Authorization": f"Bearer {token}"},
         ).json()
         assert [p["name"] for p in people] == ["Maria da Silva"]
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     assert (tmp_path / "atende.db").exists()
 
 

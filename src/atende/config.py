@@ -35,6 +35,9 @@ class Settings(BaseSettings):
 
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=1, le=65535)
+    # Reverse proxies whose X-Forwarded-For is believed (the client address that token IP
+    # allow-lists check); anything else is taken at its TCP address.
+    trusted_proxies: str = "127.0.0.1,::1"
 
     protocol_format: Literal["ans", "helpdesk"] = "helpdesk"
     ans_registration: str = "000000"
@@ -61,6 +64,29 @@ class Settings(BaseSettings):
     audio_base_url: str | None = None
     messaging: str = "outbox"
 
+    # Connectors (issue 5): the directory callers are found in, the helpdesk tickets go to.
+    directory: Literal["builtin", "http", "sql"] = "builtin"
+    directory_file: Path | None = Field(None, validate_default=True)
+    helpdesk: Literal["builtin", "http", "glpi", "zammad", "osticket"] = "builtin"
+    helpdesk_file: Path | None = Field(None, validate_default=True)
+    helpdesk_url: str | None = Field(None, validate_default=True)
+    helpdesk_token: str | None = Field(None, validate_default=True)
+    glpi_app_token: str | None = None
+    zammad_group: str = "Users"
+    zammad_cti_token: str | None = None
+    helpdesk_categories: str = ""  # "3.1=12,3.2=13": menu keys -> the helpdesk's category id
+    connector_timeout: float = Field(15.0, gt=0)
+    connector_timeouts: str = ""  # "find_person=5,ticket_status=5"
+    one_moment_after: float = Field(3.0, gt=0)
+    breaker_failures: int = Field(5, ge=1)
+    breaker_reset: float = Field(30.0, gt=0)
+
+    # Dashboard: how long a sign-in lasts without use, whether its cookie is Secure (auto: when
+    # the request came over https), failed sign-ins allowed per address and name in 15 minutes.
+    web_session_hours: float = Field(12.0, gt=0)
+    web_cookie_secure: Literal["auto", "always", "never"] = "auto"
+    web_login_attempts: int = Field(5, ge=1)
+
     @field_validator("ans_registration")
     @classmethod
     def _six_digits(cls, value: str) -> str:
@@ -68,7 +94,7 @@ class Settings(BaseSettings):
             raise ValueError("must be the operator's 6-digit ANS registration")
         return value
 
-    @field_validator("agi_allow")
+    @field_validator("agi_allow", "trusted_proxies")
     @classmethod
     def _networks(cls, value: str) -> str:
         for part in value.split(","):

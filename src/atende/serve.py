@@ -79,6 +79,8 @@ async def run(services: Services, *, http: bool = True, agi: bool = True) -> Non
                 port=settings.http_port,
                 log_level="warning",
                 access_log=False,
+                proxy_headers=True,
+                forwarded_allow_ips=settings.trusted_proxies,
             )
             log.info(
                 "HTTP on http://%s:%d (Swagger UI at /docs)", settings.http_host, settings.http_port
