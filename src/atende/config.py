@@ -64,6 +64,12 @@ class Settings(BaseSettings):
     audio_base_url: str | None = None
     messaging: str = "outbox"
 
+    # Dashboard: how long a sign-in lasts without use, whether its cookie is Secure (auto: when
+    # the request came over https), failed sign-ins allowed per address and name in 15 minutes.
+    web_session_hours: float = Field(12.0, gt=0)
+    web_cookie_secure: Literal["auto", "always", "never"] = "auto"
+    web_login_attempts: int = Field(5, ge=1)
+
     # Connectors (issue 5): the directory callers are found in, the helpdesk tickets go to.
     directory: Literal["builtin", "http", "sql"] = "builtin"
     directory_file: Path | None = Field(None, validate_default=True)

@@ -78,7 +78,7 @@ class FlowDeps:
     services: Services
     codes: OneTimeCodes
     messenger: Messenger
-    hours: BusinessHours
+    hours: Callable[[], BusinessHours]  # asked at each call: the dashboard may change them
     settings: Settings
 
     @property
@@ -399,7 +399,7 @@ class UraFlow:
     # -- 3 or 0: a technician -------------------------------------------------------------
 
     async def attendant(self) -> Outcome:
-        hours = self.deps.hours
+        hours = await self.db(self.deps.hours)
         if hours.is_open(self.services.runtime.clock()):
             if self.protocol is None:
                 protocol = await self.db(

@@ -6,7 +6,6 @@ import logging
 
 from atende.agi.protocol import AgiChannel
 from atende.agi.server import AgiServer
-from atende.domain.business_hours import BusinessHours
 from atende.ivr.call import AgiCall
 from atende.ivr.flow import FlowDeps, UraFlow
 from atende.ivr.menus import CATEGORY_REPEAT_KEY, ITEM_REPEAT_KEY, menu_text
@@ -24,14 +23,12 @@ SCRIPT = "ura"
 
 def build_flow_deps(services: Services) -> FlowDeps:
     settings = services.runtime.settings
-    hours = BusinessHours.from_config(
-        settings.hours, settings.holidays, settings.extra_holidays, settings.timezone
-    )
+    services.site.business_hours()  # a wrong ATENDE_HOURS/_HOLIDAYS stops startup here
     return FlowDeps(
         services=services,
         codes=OneTimeCodes(services.runtime.sessions, server_secret(settings.data_dir)),
         messenger=messenger(settings, services.runtime.sessions),
-        hours=hours,
+        hours=services.site.business_hours,
         settings=settings,
     )
 
@@ -50,7 +47,7 @@ def prompts_to_prerender(deps: FlowDeps) -> list[str]:
         intro = text("item_menu_intro", language, category=category.prompt)
         texts.append(menu_text(intro, category.items, ITEM_REPEAT_KEY, language))
     texts.append(
-        f"{text('out_of_hours', language, hours=deps.hours.describe())} "
+        f"{text('out_of_hours', language, hours=deps.hours().describe())} "
         f"{text('out_of_hours_offer', language)}"
     )
     return texts

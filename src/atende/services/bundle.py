@@ -9,8 +9,11 @@ from atende.services.calls import CallService
 from atende.services.catalog import CatalogService
 from atende.services.people import PeopleService
 from atende.services.protocols import ProtocolService
+from atende.services.reports import ReportService
+from atende.services.site_settings import SiteSettingsService
 from atende.services.tickets import TicketService
 from atende.services.tokens import TokenService
+from atende.services.users import UserService
 
 
 @dataclass
@@ -22,6 +25,9 @@ class Services:
     protocols: ProtocolService
     calls: CallService
     tokens: TokenService
+    users: UserService
+    reports: ReportService
+    site: SiteSettingsService
 
 
 def build_services(runtime: Runtime) -> Services:
@@ -33,4 +39,7 @@ def build_services(runtime: Runtime) -> Services:
         protocols=ProtocolService(runtime),
         calls=CallService(runtime),
         tokens=TokenService(runtime),
+        users=UserService(runtime),
+        reports=ReportService(runtime),
+        site=SiteSettingsService(runtime),
     )
