@@ -126,7 +126,9 @@ def _append_from_process(path: str, worker: int) -> None:
         await asyncio.gather(
             *(
                 outbox.send(
-                    OutgoingMessage(to=f"w{worker}", text=f"{n} " + "x" * 6000, kind="status")
+                    OutgoingMessage(
+                        to=f"w{worker}", text=f"{n} " + "x" * 6000, kind="status_change"
+                    )
                 )
                 for n in range(50)
             )

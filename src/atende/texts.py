@@ -61,6 +61,7 @@ PT_BR: dict[str, str] = {
     "status_resolved": "resolvido",
     "status_closed": "encerrado",
     "status_cancelled": "cancelado",
+    "status_change_message": "Seu chamado de {item}, protocolo {protocol}, agora está {status}.",
     # Technician.
     "transferring": "Aguarde, vamos transferir sua ligação para um atendente.",
     "out_of_hours": "Nosso horário de atendimento é {hours}.",

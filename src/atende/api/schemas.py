@@ -43,6 +43,7 @@ class PersonIn(BaseModel):
     card_number: str | None = Field(None, max_length=32)
     cpf: str | None = None
     active: bool = True
+    notifications_opt_out: bool = False  # no status-change messages
 
 
 class PersonPatch(BaseModel):
@@ -57,6 +58,7 @@ class PersonPatch(BaseModel):
     card_number: str | None = Field(None, max_length=32)
     cpf: str | None = None
     active: bool | None = None
+    notifications_opt_out: bool | None = None
 
 
 class PersonOut(BaseModel):
@@ -68,6 +70,7 @@ class PersonOut(BaseModel):
     card_number: str | None
     cpf: str | None
     active: bool
+    notifications_opt_out: bool
 
     @classmethod
     def of(cls, person: Person) -> PersonOut:
@@ -80,6 +83,7 @@ class PersonOut(BaseModel):
             card_number=person.card_number,
             cpf=person.cpf,
             active=person.active,
+            notifications_opt_out=person.notifications_opt_out,
         )
 
 

@@ -77,6 +77,7 @@ class Person(Base):
     card_number: Mapped[str | None] = mapped_column(String(32), unique=True)
     cpf: Mapped[str | None] = mapped_column(String(11), unique=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    notifications_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -251,16 +252,23 @@ class OneTimeCode(Base):
 
 
 class Message(Base):
-    """Every message sent to a person, with its recipient masked for display."""
+    """Every message sent to a person, with its recipient masked for display.
+
+    ``template`` and ``template_fields`` (the text's key in ``atende.texts`` and the values it
+    was filled with; a one-time code's value masked) let a retry send the same template again.
+    """
 
     __tablename__ = "messages"
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id"), index=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
     channel: Mapped[str] = mapped_column(String(32))
     recipient: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(32))
     text: Mapped[str] = mapped_column(Text)
+    template: Mapped[str | None] = mapped_column(String(64))
+    template_fields: Mapped[dict[str, str] | None] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(16), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     provider_id: Mapped[str | None] = mapped_column(String(200))
@@ -268,6 +276,32 @@ class Message(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ExternalTicket(Base):
+    """A ticket's copy in an external helpdesk (issue 5): the push outbox and the link back.
+
+    A row is written in the transaction that opens the ticket, so no ticket can miss it; the
+    push worker sends it (``idempotency_key`` travels with every attempt), then keeps the
+    external id, the number people see there and the last status read from it.
+    """
+
+    __tablename__ = "external_tickets"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id"), unique=True)
+    system: Mapped[str] = mapped_column(String(32))
+    idempotency_key: Mapped[str] = mapped_column(String(128), unique=True)
+    state: Mapped[str] = mapped_column(String(16), index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    external_id: Mapped[str | None] = mapped_column(String(64))
+    external_ref: Mapped[str | None] = mapped_column(String(64))
+    external_status: Mapped[str | None] = mapped_column(String(64))
+    status_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    linked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class User(Base):

@@ -29,6 +29,7 @@ __all__ = [
     "OutboxChannel",
     "OutgoingMessage",
     "SendResult",
+    "channel_names",
     "message_channels",
     "messenger",
 ]
@@ -36,6 +37,12 @@ __all__ = [
 CHANNELS: dict[str, Callable[[Settings], MessageChannel]] = {
     "outbox": lambda settings: OutboxChannel(settings.data_dir / "outbox.jsonl"),
 }
+
+
+def channel_names(settings: Settings) -> list[str]:
+    """The names in ``ATENDE_MESSAGING``, checked, first preferred."""
+    named_chain("ATENDE_MESSAGING", settings.messaging, CHANNELS)
+    return [name.strip() for name in settings.messaging.split(",") if name.strip()]
 
 
 def message_channels(settings: Settings) -> list[MessageChannel]:

@@ -9,8 +9,10 @@ so that a provider outage delays them instead of losing them; a queued row is cl
 bumping its attempt count, so several processes may run ``deliver_due`` at once.
 
 A queued row keeps only the masked recipient: at delivery the address comes back from the
-person's record (the phone or e-mail the mask was made from). Database work runs in worker
-threads, off the event loop.
+person's record (the phone or e-mail the mask was made from). It keeps the template and its
+fields too, so a retry through a template channel (WhatsApp) sends what the first try would
+have. A provider that answers "too many requests, retry after N seconds" is not tried again
+before then. Database work runs in worker threads, off the event loop.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from atende.messaging.port import (
     OutgoingMessage,
     SendResult,
 )
+from atende.metrics import MESSAGE_CHANNEL_FAILURES, MESSAGES_SENT
 
 log = logging.getLogger(__name__)
 
@@ -43,20 +46,54 @@ SENDING, SENT, QUEUED, FAILED = "sending", "sent", "queued", "failed"
 _CODE = re.compile(r"\d{4,}")
 
 
+def _masked_code(value: str) -> str:
+    return _CODE.sub(lambda match: "*" * len(match.group()), value)
+
+
 def text_at_rest(message: OutgoingMessage) -> str:
     """The text as stored: in a one-time code message every run of 4+ digits is masked."""
-    if message.kind != "otp":
-        return message.text
-    return _CODE.sub(lambda match: "*" * len(match.group()), message.text)
+    return _masked_code(message.text) if message.kind == "otp" else message.text
+
+
+def message_row(
+    message: OutgoingMessage,
+    *,
+    channel: str,
+    status: str,
+    attempts: int,
+    now: datetime,
+    person_id: int | None = None,
+    ticket_id: int | None = None,
+) -> Message:
+    """The ``messages`` row recording ``message``: recipient masked, a one-time code masked.
+
+    Also used to queue a message inside another transaction (a ticket's status change), so the
+    message exists exactly when the change does.
+    """
+    fields = dict(message.fields)
+    if message.kind == "otp":
+        fields = {name: _masked_code(value) for name, value in fields.items()}
+    return Message(
+        person_id=person_id,
+        ticket_id=ticket_id,
+        channel=channel,
+        recipient=mask(message.to),
+        kind=message.kind,
+        text=text_at_rest(message),
+        template=message.template,
+        template_fields=fields or None,
+        status=status,
+        attempts=attempts,
+        created_at=now,
+        next_attempt_at=now if status == QUEUED else None,
+    )
 
 
 @dataclass(frozen=True)
 class _Claimed:
     id: int
     attempts: int
-    kind: MessageKind
-    text: str
-    address: str | None
+    message: OutgoingMessage | None  # None: the person's record no longer has the recipient
 
 
 class Messenger:
@@ -83,9 +120,12 @@ class Messenger:
         self.max_retry = max_retry
         self.lease = lease
 
-    async def send_now(self, message: OutgoingMessage, person_id: int | None = None) -> SendResult:
+    async def send_now(
+        self, message: OutgoingMessage, person_id: int | None = None, ticket_id: int | None = None
+    ) -> SendResult:
         """Send at once (one-time codes). Raises DeliveryError when every channel failed."""
-        message_id = await asyncio.to_thread(self._insert, message, person_id, SENDING, 1)
+        row = self._row(message, SENDING, 1, person_id, ticket_id)
+        message_id = await asyncio.to_thread(self._insert, row)
         try:
             channel, result = await self._try_channels(message_id, message)
         except DeliveryError as exc:
@@ -96,22 +136,25 @@ class Messenger:
         )
         return result
 
-    async def enqueue(self, message: OutgoingMessage, person_id: int) -> int:
+    async def enqueue(
+        self, message: OutgoingMessage, person_id: int, ticket_id: int | None = None
+    ) -> int:
         """Queue a message to ``person_id``'s phone or e-mail (``message.to``); returns its id.
 
         :meth:`deliver_due` sends it; the address is read again from the person's record then.
         """
-        return await asyncio.to_thread(self._insert, message, person_id, QUEUED, 0)
+        row = self._row(message, QUEUED, 0, person_id, ticket_id)
+        return await asyncio.to_thread(self._insert, row)
 
     async def deliver_due(self, limit: int = 100) -> int:
         """Try the queued messages whose time has come; returns how many were sent."""
         sent = 0
         for claimed in await asyncio.to_thread(self._claim_due, limit):
-            if claimed.address is None:
+            message = claimed.message
+            if message is None:
                 error = "the person's record no longer has this recipient"
                 await asyncio.to_thread(self._finish, claimed.id, FAILED, error=error)
                 continue
-            message = OutgoingMessage(to=claimed.address, text=claimed.text, kind=claimed.kind)
             try:
                 channel, result = await self._try_channels(claimed.id, message)
             except DeliveryError as exc:
@@ -127,12 +170,15 @@ class Messenger:
         self, message_id: int, message: OutgoingMessage
     ) -> tuple[str, SendResult]:
         retryable = False
+        waits: list[float] = []
         for channel in self.channels:
             try:
                 result = await channel.send(message)
             except DeliveryError as exc:
                 retryable = retryable or exc.retryable
                 reason = str(exc)
+                if exc.retry_after is not None:
+                    waits.append(exc.retry_after)
             except Exception as exc:
                 # An adapter bug or an unexpected network error: its text may hold the address.
                 retryable = True
@@ -145,25 +191,36 @@ class Messenger:
                     mask(message.to),
                     channel.name,
                 )
+                MESSAGES_SENT.labels(channel.name, message.kind).inc()
                 return channel.name, result
+            MESSAGE_CHANNEL_FAILURES.labels(channel.name).inc()
             log.warning("message %d: channel %s failed: %s", message_id, channel.name, reason)
-        raise DeliveryError(f"every channel failed, last: {reason}", retryable=retryable)
+        # Retry when the most patient provider asked to: an earlier try would fail again.
+        raise DeliveryError(
+            f"every channel failed, last: {reason}",
+            retryable=retryable,
+            retry_after=max(waits) if waits else None,
+        )
 
-    def _insert(
-        self, message: OutgoingMessage, person_id: int | None, status: str, attempts: int
-    ) -> int:
-        now = self.clock()
-        row = Message(
-            person_id=person_id,
+    def _row(
+        self,
+        message: OutgoingMessage,
+        status: str,
+        attempts: int,
+        person_id: int | None,
+        ticket_id: int | None,
+    ) -> Message:
+        return message_row(
+            message,
             channel=self.channels[0].name,
-            recipient=mask(message.to),
-            kind=message.kind,
-            text=text_at_rest(message),
             status=status,
             attempts=attempts,
-            created_at=now,
-            next_attempt_at=now if status == QUEUED else None,
+            now=self.clock(),
+            person_id=person_id,
+            ticket_id=ticket_id,
         )
+
+    def _insert(self, row: Message) -> int:
         with self.sessions.begin() as session:
             session.add(row)
             session.flush()
@@ -190,6 +247,8 @@ class Messenger:
             log.warning("message %d failed after %d attempts", claimed.id, claimed.attempts)
             return
         delay = min(self.first_retry * 2 ** (claimed.attempts - 1), self.max_retry)
+        if exc.retry_after is not None:
+            delay = max(delay, timedelta(seconds=exc.retry_after))
         with self.sessions.begin() as session:
             session.execute(
                 update(Message)
@@ -223,15 +282,17 @@ class Messenger:
                 if taken.rowcount != 1:
                     continue
                 person = session.get(Person, row.person_id) if row.person_id else None
-                claimed.append(
-                    _Claimed(
-                        id=row.id,
-                        attempts=row.attempts + 1,
-                        kind=cast(MessageKind, row.kind),
+                address = _address(person, row.recipient)
+                message = None
+                if address is not None:
+                    message = OutgoingMessage(
+                        to=address,
                         text=row.text,
-                        address=_address(person, row.recipient),
+                        kind=cast(MessageKind, row.kind),
+                        template=row.template,
+                        fields=dict(row.template_fields or {}),
                     )
-                )
+                claimed.append(_Claimed(row.id, row.attempts + 1, message))
         return claimed
 
 

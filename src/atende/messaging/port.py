@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-MessageKind = Literal["otp", "protocol", "status"]
+MessageKind = Literal["otp", "protocol", "status_change"]
 
 
 @dataclass(frozen=True)
@@ -39,11 +39,13 @@ class SendResult:
 
 class DeliveryError(Exception):
     """A channel did not take the message. ``retryable`` is False when trying again later
-    cannot help (invalid number, refused content); the message never holds the recipient."""
+    cannot help (invalid number, refused content); ``retry_after`` is the wait in seconds the
+    provider asked for (HTTP 429 ``Retry-After``). The message never holds the recipient."""
 
-    def __init__(self, reason: str, *, retryable: bool) -> None:
+    def __init__(self, reason: str, *, retryable: bool, retry_after: float | None = None) -> None:
         super().__init__(reason)
         self.retryable = retryable
+        self.retry_after = retry_after
 
 
 class MessageChannel(Protocol):

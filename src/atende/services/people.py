@@ -30,6 +30,7 @@ class PersonData:
     card_number: str | None = None
     cpf: str | None = None
     active: bool | None = None
+    notifications_opt_out: bool | None = None
 
 
 def _clean(data: PersonData) -> PersonData:
@@ -52,7 +53,10 @@ def _clean(data: PersonData) -> PersonData:
 
 
 def _apply(person: Person, data: PersonData) -> None:
-    for name in ("code", "name", "phone", "email", "card_number", "cpf", "active"):
+    for name in (
+        *("code", "name", "phone", "email", "card_number", "cpf", "active"),
+        "notifications_opt_out",
+    ):
         value = getattr(data, name)
         if value is not None:
             setattr(person, name, value)

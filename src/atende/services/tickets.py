@@ -16,6 +16,7 @@ from atende.domain.ticket_status import ALLOWED_TRANSITIONS, TicketStatus, can_c
 from atende.metrics import TICKETS_OPENED
 from atende.runtime import Runtime
 from atende.services.errors import Conflict, Invalid, NotFound
+from atende.services.notifications import queue_status_change
 
 CHANNELS = ("phone", "web", "api")
 MAX_PAGE = 200
@@ -216,4 +217,6 @@ class TicketService:
                     note=note if assignee is None else (note or f"assignee: {assignee or '-'}"),
                 )
             )
+            if new_status != current:  # the requester hears of it: same transaction, not lost
+                queue_status_change(session, ticket, new_status, self.runtime.settings, now)
         return self.get(protocol)
