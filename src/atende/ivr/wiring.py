@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from atende.agi.protocol import AgiChannel
@@ -61,8 +62,16 @@ def build_agi_server(deps: FlowDeps, cache: AudioCache) -> AgiServer:
 
     async def busy(channel: AgiChannel) -> None:
         call = AgiCall(channel, cache, settings)
-        await call.answer()
-        await call.play(text("busy", deps.language))
+        try:
+            await call.answer()
+            await call.play(text("busy", deps.language))
+        finally:
+            await asyncio.to_thread(
+                deps.services.calls.record_refused,
+                call.uniqueid,
+                call.caller_id,
+                call.channel_name,
+            )
 
     server = AgiServer(
         settings.agi_host,

@@ -60,6 +60,24 @@ class CallService:
                 session.add(call)
             return call
 
+    def record_refused(self, uniqueid: str, caller_id: str | None, channel: str | None) -> None:
+        """Record a call turned away over the concurrent call cap: started and ended at once,
+        outcome ``busy``, so reports count the callers who never got in."""
+        now = self.runtime.clock()
+        with self.sessions.begin() as session:
+            if session.scalar(select(Call.id).where(Call.uniqueid == uniqueid)) is None:
+                session.add(
+                    Call(
+                        uniqueid=uniqueid,
+                        caller_id=caller_id,
+                        channel=channel,
+                        started_at=now,
+                        ended_at=now,
+                        outcome=Outcome.BUSY,
+                        last_step=Outcome.BUSY.value,
+                    )
+                )
+
     def record_steps(self, call_id: int, steps: list[StepRecord]) -> None:
         """Append ``steps`` to the call's timeline, in order, in one transaction."""
         if not steps:
