@@ -14,10 +14,31 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal, TypeVar
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 T = TypeVar("T")
+
+# What a connector does, each with its own timeout (ATENDE_CONNECTOR_TIMEOUTS).
+CONNECTOR_OPERATIONS = (
+    "find_person",
+    "open_ticket",
+    "find_ticket",
+    "ticket_status",
+    "list_tickets",
+)
+
+# Settings a message channel cannot send without, by the channel named in ATENDE_MESSAGING.
+MESSAGING_SETTINGS = {
+    "whatsapp_token": "whatsapp",
+    "whatsapp_phone_number_id": "whatsapp",
+    "twilio_account_sid": "twilio",
+    "twilio_auth_token": "twilio",
+    "twilio_from": "twilio",
+    "webhook_url": "webhook",
+    "smtp_host": "email",
+    "smtp_from": "email",
+}
 
 
 class SettingsError(Exception):
@@ -64,11 +85,36 @@ class Settings(BaseSettings):
     audio_base_url: str | None = None
     messaging: str = "outbox"
 
-    # Dashboard: how long a sign-in lasts without use, whether its cookie is Secure (auto: when
-    # the request came over https), failed sign-ins allowed per address and name in 15 minutes.
-    web_session_hours: float = Field(12.0, gt=0)
-    web_cookie_secure: Literal["auto", "always", "never"] = "auto"
-    web_login_attempts: int = Field(5, ge=1)
+    # Message channels and speech engines (issue 4); see MESSAGING_SETTINGS for what each
+    # channel named in ATENDE_MESSAGING needs. Vendor URLs are settings so a stand-in can serve.
+    message_timeout: float = Field(10.0, gt=0)
+    whatsapp_token: str | None = Field(None, validate_default=True)
+    whatsapp_phone_number_id: str | None = Field(None, validate_default=True)
+    whatsapp_api_url: str = "https://graph.facebook.com/v21.0"
+    whatsapp_otp_template: str = "atende_codigo"  # an authentication template (copy-code)
+    whatsapp_template: str = "atende_aviso"  # a utility template, body "... {{1}}"
+    whatsapp_language: str = "pt_BR"
+    twilio_account_sid: str | None = Field(None, validate_default=True)
+    twilio_auth_token: str | None = Field(None, validate_default=True)
+    twilio_from: str | None = Field(None, validate_default=True)  # +E.164, or an MG... SID
+    twilio_whatsapp: bool = False  # through Twilio's WhatsApp sender instead of SMS
+    twilio_api_url: str = "https://api.twilio.com"
+    twilio_verify_service: str | None = None  # VA...: Twilio Verify sends and checks codes
+    twilio_verify_url: str = "https://verify.twilio.com"
+    webhook_url: str | None = Field(None, validate_default=True)
+    webhook_header: str = "Authorization"
+    webhook_secret: str | None = None
+    smtp_host: str | None = Field(None, validate_default=True)
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str | None = Field(None, validate_default=True)
+    polly_voice: Literal["Camila", "Vitoria", "Thiago"] = "Camila"
+    polly_region: str | None = None  # else the AWS chain's (AWS_REGION, ~/.aws/config)
+    polly_endpoint_url: str | None = None
+    piper_model: Path | None = Field(None, validate_default=True)
+    speech_timeout: float = Field(5.0, gt=0)
 
     # Connectors (issue 5): the directory callers are found in, the helpdesk tickets go to.
     directory: Literal["builtin", "http", "sql"] = "builtin"
@@ -116,6 +162,59 @@ class Settings(BaseSettings):
             raise ValueError("must be context,extension,priority")
         return value
 
+    @field_validator("directory_file", "helpdesk_file")
+    @classmethod
+    def _connector_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        kind = info.data.get("directory" if info.field_name == "directory_file" else "helpdesk")
+        if kind in ("http", "sql") and value is None:
+            raise ValueError(f"name the YAML file that describes the {kind} connector")
+        if value is not None and not value.is_file():
+            raise ValueError("no such file")
+        return value
+
+    @field_validator("helpdesk_url", "helpdesk_token")
+    @classmethod
+    def _helpdesk_access(cls, value: str | None, info: ValidationInfo) -> str | None:
+        kind = info.data.get("helpdesk")
+        if kind in ("glpi", "zammad", "osticket") and not value:
+            raise ValueError(f"needed when ATENDE_HELPDESK={kind}")
+        return value
+
+    @field_validator("connector_timeouts")
+    @classmethod
+    def _timeouts(cls, value: str) -> str:
+        for operation, seconds in key_values(value).items():
+            if operation not in CONNECTOR_OPERATIONS:
+                raise ValueError(f"unknown operation {operation!r}")
+            if float(seconds) <= 0:
+                raise ValueError(f"{operation}: give a number of seconds above 0")
+        return value
+
+    @field_validator("helpdesk_categories")
+    @classmethod
+    def _categories(cls, value: str) -> str:
+        key_values(value)
+        return value
+
+    @field_validator(*MESSAGING_SETTINGS)
+    @classmethod
+    def _channel_setting(cls, value: str | None, info: ValidationInfo) -> str | None:
+        channel = MESSAGING_SETTINGS[str(info.field_name)]
+        chain = [name.strip() for name in str(info.data.get("messaging", "")).split(",")]
+        if not value and channel in chain:
+            raise ValueError(f"needed when ATENDE_MESSAGING names {channel}")
+        return value
+
+    @field_validator("piper_model")
+    @classmethod
+    def _piper_model(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        chain = [name.strip() for name in str(info.data.get("tts", "")).split(",")]
+        if value is None and "piper" in chain:
+            raise ValueError("needed when ATENDE_TTS names piper: a voice's .onnx file")
+        if value is not None and not value.is_file():
+            raise ValueError("no such file")
+        return value
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -154,6 +253,28 @@ class Settings(BaseSettings):
     def attendant_destination(self) -> tuple[str, str, str]:
         context, exten, priority = (p.strip() for p in self.attendant_dest.split(","))
         return context, exten, priority
+
+    @cached_property
+    def operation_timeouts(self) -> dict[str, float]:
+        return {name: float(value) for name, value in key_values(self.connector_timeouts).items()}
+
+    @cached_property
+    def category_refs(self) -> dict[str, str]:
+        """Catalog menu keys ("3.1") to the external helpdesk's category id."""
+        return key_values(self.helpdesk_categories)
+
+
+def key_values(value: str) -> dict[str, str]:
+    """``"a=1,b=2"`` as a dict; a part without ``=`` is a ValueError."""
+    pairs: dict[str, str] = {}
+    for part in value.split(","):
+        if not part.strip():
+            continue
+        key, equals, item = part.partition("=")
+        if not equals or not key.strip() or not item.strip():
+            raise ValueError(f"{part.strip()!r} is not name=value")
+        pairs[key.strip()] = item.strip()
+    return pairs
 
 
 def named_chain(variable: str, value: str, known: Mapping[str, T]) -> list[T]:

@@ -55,6 +55,11 @@ PT_BR: dict[str, str] = {
     "invalid_protocol": "Número de protocolo inválido.",
     "ticket_not_found": "Chamado não encontrado.",
     "ticket_status": "O chamado de {item}, aberto em {date}, está {status}.",
+    "ticket_status_unreadable": (
+        "O chamado de {item}, aberto em {date}, foi registrado no sistema de chamados com o "
+        "número {number}. Esse sistema não informa a situação do chamado por telefone; "
+        "consulte-a diretamente nele."
+    ),
     "status_open": "aberto",
     "status_in_progress": "em atendimento",
     "status_waiting": "aguardando",

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
 from atende.agi.errors import CallerGone
 from atende.config import Settings
+from atende.connectors.gateway import StatusAnswer
 from atende.db.models import Category, Item, Person, Ticket
 from atende.domain.business_hours import BusinessHours
 from atende.domain.otp_policy import needs_code
@@ -33,7 +34,6 @@ from atende.services.bundle import Services
 from atende.services.calls import Outcome
 from atende.services.errors import ServiceError
 from atende.services.otp import OneTimeCodes, VerifyStatus
-from atende.services.people import identify_by_extension
 from atende.services.tickets import NewTicket
 from atende.speech.numbers import date_for_speech, digit_parts
 from atende.texts import text
@@ -108,6 +108,20 @@ class UraFlow:
 
     async def db(self, function: Callable[..., T], *args: object, **kwargs: object) -> T:
         return await asyncio.to_thread(function, *args, **kwargs)
+
+    async def waiting(self, work: Awaitable[T]) -> T:
+        """Await work that may ask an external system (directory, helpdesk): each time it
+        keeps the caller in silence for ``ATENDE_ONE_MOMENT_AFTER`` seconds, say "one moment"."""
+        task = asyncio.ensure_future(work)
+        try:
+            while True:
+                done, _ = await asyncio.wait({task}, timeout=self.deps.settings.one_moment_after)
+                if done:
+                    return task.result()
+                self.step("one_moment")
+                await self.call.play(self.t("one_moment"))
+        finally:
+            task.cancel()
 
     async def menu(self, prompt: str, keys: str, *, name: str, repeat_key: str = "") -> str:
         """Play ``prompt`` until the caller presses one of ``keys`` (0 always reaches a person).
@@ -204,10 +218,9 @@ class UraFlow:
 
     async def identify(self) -> Caller:
         caller_id = self.call.caller_id
+        connectors = self.services.connectors
         if caller_id:
-            person = identify_by_extension(
-                await self.db(self.services.people.find, extension=caller_id, active_only=True)
-            )
+            person = await self.waiting(connectors.identify("extension", caller_id))
             if person is not None:
                 self.step("identified", by="extension")
                 await self.db(self.services.calls.identify, self.call_id, person.id)
@@ -215,7 +228,7 @@ class UraFlow:
         for _ in range(MAX_TRIES):
             code, _ = await self.call.ask(self.t("ask_code"), MAX_CODE_DIGITS, DIGITS_TIMEOUT_S)
             if code:
-                found = await self.db(self.find_active_person, code)
+                found = await self.waiting(connectors.identify("code", code))
                 if found is not None:
                     self.step("identified", by="code")
                     await self.db(self.services.calls.identify, self.call_id, found.id)
@@ -224,13 +237,6 @@ class UraFlow:
             await self.call.play(self.t("unknown_code" if code else "no_option"))
         await self.call.play(self.t("too_many_tries"))
         raise CallEnded(Outcome.NO_INPUT)
-
-    def find_active_person(self, code: str) -> Person | None:
-        try:
-            person = self.services.people.get(code)
-        except ServiceError:
-            return None
-        return person if person.active else None
 
     async def verify_code(self, caller: Caller, confirm_text: str) -> None:
         """Send a one-time code and have the caller type it; ends the call when it fails.
@@ -334,6 +340,7 @@ class UraFlow:
             idempotency_key=f"call:{self.call.uniqueid}:item:{item.id}",
         )
         ticket, _ = await self.db(self.services.tickets.open, new, "ura")
+        self.services.connectors.push_soon()  # to the external helpdesk, if any, off the call
         self.protocol = ticket.protocol
         self.step("ticket_opened", item_id=item.id)
         assert self.recorder is not None
@@ -382,18 +389,26 @@ class UraFlow:
                 await self.call.play(self.t("ticket_not_found"))
                 continue
             self.step("status", result="found")
-            await self.call.play(self.describe(ticket))
+            answer = await self.waiting(self.services.connectors.status(ticket))
+            await self.call.play(self.describe(ticket, answer))
             await self.survey()
             raise CallEnded(Outcome.STATUS_GIVEN)
         raise CallEnded(Outcome.NO_INPUT)
 
-    def describe(self, ticket: Ticket) -> str:
-        opened = ticket.created_at.astimezone(self.services.runtime.zone).date()
+    def describe(self, ticket: Ticket, answer: StatusAnswer) -> str:
+        opened = date_for_speech(ticket.created_at.astimezone(self.services.runtime.zone).date())
+        if not answer.readable:  # osTicket: its API cannot tell a ticket's status
+            return self.t(
+                "ticket_status_unreadable",
+                item=ticket.item.name,
+                date=opened,
+                number=answer.external_number,
+            )
         return self.t(
             "ticket_status",
             item=ticket.item.name,
-            date=date_for_speech(opened),
-            status=self.t(f"status_{ticket.status}"),
+            date=opened,
+            status=self.t(f"status_{answer.status.value}"),
         )
 
     # -- 3 or 0: a technician -------------------------------------------------------------

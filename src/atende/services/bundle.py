@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from atende.connectors.factory import build_connectors
+from atende.connectors.gateway import Connectors
 from atende.runtime import Runtime
 from atende.services.calls import CallService
 from atende.services.catalog import CatalogService
@@ -28,18 +30,21 @@ class Services:
     users: UserService
     reports: ReportService
     site: SiteSettingsService
+    connectors: Connectors
 
 
 def build_services(runtime: Runtime) -> Services:
+    people, tickets = PeopleService(runtime), TicketService(runtime)
     return Services(
         runtime=runtime,
-        people=PeopleService(runtime),
+        people=people,
         catalog=CatalogService(runtime),
-        tickets=TicketService(runtime),
+        tickets=tickets,
         protocols=ProtocolService(runtime),
         calls=CallService(runtime),
         tokens=TokenService(runtime),
         users=UserService(runtime),
         reports=ReportService(runtime),
         site=SiteSettingsService(runtime),
+        connectors=build_connectors(runtime, people, tickets),
     )

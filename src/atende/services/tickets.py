@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -66,6 +67,8 @@ class TicketService:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.sessions = runtime.sessions
+        # Run inside the transaction that opens a ticket (the helpdesk push outbox, issue 5).
+        self.after_insert: list[Callable[[Session, Ticket], None]] = []
 
     def open(self, new: NewTicket, actor: str) -> tuple[Ticket, bool]:
         """Open a ticket; returns (ticket, created). A known idempotency key returns the
@@ -115,6 +118,8 @@ class TicketService:
         ticket.history = [TicketEvent(at=now, actor=actor, to_status=ticket.status, note="opened")]
         session.add(ticket)
         session.flush()
+        for hook in self.after_insert:
+            hook(session, ticket)
         return ticket
 
     def _by_key(self, key: str) -> Ticket | None:
