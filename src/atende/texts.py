@@ -50,6 +50,9 @@ PT_BR: dict[str, str] = {
     "repeat_protocol": "Para ouvir o número novamente, tecle 1.",
     "protocol_message": "Seu chamado de {item} foi aberto com o protocolo {protocol}.",
     "otp_message": "Seu código de verificação é {code}. Ele vale por 5 minutos.",
+    "email_subject_otp": "Seu código de verificação",
+    "email_subject_protocol": "Protocolo do seu chamado",
+    "email_subject_status_change": "Atualização do seu chamado",
     # Ticket status.
     "ask_protocol": "Digite o número do protocolo seguido de sustenido.",
     "invalid_protocol": "Número de protocolo inválido.",

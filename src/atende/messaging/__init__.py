@@ -1,7 +1,8 @@
 """Messages to people (one-time codes, protocol numbers, status changes) behind one small port.
 
 ``ATENDE_MESSAGING`` names the channels, tried in order (``outbox`` by default: a local file a
-developer reads). Services talk to a :class:`Messenger`, never to a channel directly.
+developer reads; ``whatsapp``, ``twilio``, ``webhook``, ``email``). Services talk to a
+:class:`Messenger`, never to a channel directly.
 """
 
 from __future__ import annotations
@@ -20,6 +21,10 @@ from atende.messaging.port import (
     OutgoingMessage,
     SendResult,
 )
+from atende.messaging.smtp import EmailChannel
+from atende.messaging.twilio import TwilioChannel
+from atende.messaging.webhook import WebhookChannel
+from atende.messaging.whatsapp import WhatsAppChannel
 
 __all__ = [
     "DeliveryError",
@@ -36,6 +41,10 @@ __all__ = [
 
 CHANNELS: dict[str, Callable[[Settings], MessageChannel]] = {
     "outbox": lambda settings: OutboxChannel(settings.data_dir / "outbox.jsonl"),
+    "whatsapp": WhatsAppChannel.from_settings,
+    "twilio": TwilioChannel.from_settings,
+    "webhook": WebhookChannel.from_settings,
+    "email": EmailChannel,
 }
 
 

@@ -36,6 +36,7 @@ from atende.messaging.port import (
     MessageKind,
     OutgoingMessage,
     SendResult,
+    Unaddressable,
 )
 from atende.metrics import MESSAGE_CHANNEL_FAILURES, MESSAGES_SENT
 
@@ -174,6 +175,10 @@ class Messenger:
         for channel in self.channels:
             try:
                 result = await channel.send(message)
+            except Unaddressable as exc:
+                reason = str(exc)  # not the provider's fault: no failure counted
+                log.info("message %d: %s, next channel", message_id, reason)
+                continue
             except DeliveryError as exc:
                 retryable = retryable or exc.retryable
                 reason = str(exc)

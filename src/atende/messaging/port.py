@@ -40,15 +40,44 @@ class SendResult:
 class DeliveryError(Exception):
     """A channel did not take the message. ``retryable`` is False when trying again later
     cannot help (invalid number, refused content); ``retry_after`` is the wait in seconds the
-    provider asked for (HTTP 429 ``Retry-After``). The message never holds the recipient."""
+    provider asked for (HTTP 429 ``Retry-After``); ``status`` the provider's HTTP status. The
+    message never holds the recipient."""
 
-    def __init__(self, reason: str, *, retryable: bool, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        retryable: bool,
+        retry_after: float | None = None,
+        status: int | None = None,
+    ) -> None:
         super().__init__(reason)
         self.retryable = retryable
         self.retry_after = retry_after
+        self.status = status
 
 
 class MessageChannel(Protocol):
     name: str
 
     async def send(self, message: OutgoingMessage) -> SendResult: ...
+
+
+class Unaddressable(DeliveryError):
+    """The channel cannot reach this kind of address (a phone-only channel given an e-mail):
+    not a failure of the provider, the next channel of the chain takes the message."""
+
+    def __init__(self, channel: str, wanted: str) -> None:
+        super().__init__(f"{channel} sends only to {wanted}", retryable=False)
+
+
+def is_phone(address: str) -> bool:
+    """True for an E.164 number (``+`` and digits), as atende stores phones."""
+    return address.startswith("+") and address[1:].isdigit()
+
+
+def require_phone(channel: str, address: str) -> str:
+    """``address`` when it is a phone number; Unaddressable otherwise."""
+    if not is_phone(address):
+        raise Unaddressable(channel, "phone numbers")
+    return address
