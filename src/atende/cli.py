@@ -24,9 +24,11 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
 people_app = typer.Typer(help="People (callers).", no_args_is_help=True)
+user_app = typer.Typer(help="Dashboard users (the support team).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 app.add_typer(people_app, name="people")
+app.add_typer(user_app, name="user")
 
 console = Console(stderr=True)
 
@@ -86,6 +88,29 @@ def people_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=Fal
     console.print(f"{created} created, {updated} updated, {len(errors)} rejected")
     if errors:
         raise typer.Exit(1)
+
+
+@user_app.command("create")
+def user_create(
+    username: Annotated[str, typer.Argument(help="Sign-in name, e.g. maria")],
+    name: Annotated[str, typer.Option(help="Full name shown in the dashboard")],
+    role: Annotated[str, typer.Option(help="technician or admin")] = "admin",
+) -> None:
+    """Create a dashboard user; the password is asked twice (or read from ATENDE_USER_PASSWORD)."""
+    import os
+
+    from atende.services.errors import ServiceError
+
+    password = os.environ.get("ATENDE_USER_PASSWORD") or typer.prompt(
+        "Password", hide_input=True, confirmation_prompt=True
+    )
+    services = open_services()
+    try:
+        services.users.create(username, name, password, role)
+    except ServiceError as exc:
+        console.print(f"[red]atende: {exc.message}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"user {username!r} created ({role}); sign in at /login")
 
 
 @app.command()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
-from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
@@ -14,6 +14,7 @@ from atende.api.errors import install_error_handlers
 from atende.api.metrics import MetricsMiddleware
 from atende.services.bundle import Services
 from atende.speech import cache_directory
+from atende.web import install_dashboard
 
 DESCRIPTION = """
 REST API of **atende**: people who call, the service catalog the phone menus read, tickets with
@@ -61,8 +62,5 @@ def create_app(services: Services) -> FastAPI:
     def metrics() -> PlainTextResponse:
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/", include_in_schema=False)
-    def home() -> RedirectResponse:
-        return RedirectResponse("/docs")
-
+    install_dashboard(app)  # the support team's pages at /
     return app

@@ -17,6 +17,7 @@ Entry = TypeVar("Entry", Category, Item)
 # 7 repeats the category menu, 9 the main menu, 0 reaches a person: never catalog keys.
 RESERVED_KEYS = frozenset({"0", "7", "9", "*", "#"})
 ITEM_RESERVED_KEYS = frozenset({"0", "9", "*", "#"})
+PARKING_KEY = "#"  # never a menu key (see above): a key held for a moment during a swap
 
 
 def _check_key(key: str, reserved: frozenset[str]) -> None:
@@ -84,6 +85,42 @@ class CatalogService:
             category = self._category(session, category_id)
             self._edit(session, category, key=key, name=name, prompt=prompt)
             return category
+
+    def move_category(self, category_id: int, key: str) -> Category:
+        """Give a category the menu key ``key``; the category holding it takes the old key (the
+        dashboard's reordering). Both change in one transaction: the next call hears both."""
+        _check_key(key, RESERVED_KEYS)
+        with self.sessions.begin() as session:
+            category = self._category(session, category_id)
+            holder = session.scalar(select(Category).where(Category.key == key))
+            self._swap_keys(session, category, holder, key)
+            return category
+
+    def move_item(self, item_id: int, key: str) -> Item:
+        """Give an item the key ``key`` in its category, swapping with the item holding it."""
+        _check_key(key, ITEM_RESERVED_KEYS)
+        with self.sessions.begin() as session:
+            item = session.get(Item, item_id)
+            if item is None:
+                raise NotFound(f"no catalog item {item_id}", field="item_id")
+            holder = session.scalar(
+                select(Item).where(Item.category_id == item.category_id, Item.key == key)
+            )
+            self._swap_keys(session, item, holder, key)
+            return item
+
+    def _swap_keys(self, session: Session, entry: Entry, holder: Entry | None, key: str) -> None:
+        old_key = entry.key
+        if holder is not None and holder.id != entry.id:
+            # The unique key would clash mid-swap: park the holder on a key no menu uses.
+            holder.key = PARKING_KEY
+            self._flush(session)
+            entry.key = key
+            self._flush(session)
+            holder.key = old_key
+        else:
+            entry.key = key
+        self._flush(session)
 
     def delete_category(self, category_id: int) -> None:
         with self.sessions.begin() as session:

@@ -86,9 +86,7 @@ class ReportService:
         start, end = period.bounds(self.runtime)
         with self.sessions() as session:
             moments = session.scalars(
-                select(Ticket.created_at).where(
-                    Ticket.created_at >= start, Ticket.created_at < end
-                )
+                select(Ticket.created_at).where(Ticket.created_at >= start, Ticket.created_at < end)
             ).all()
         counts = Counter(self._local_day(moment) for moment in moments)
         return [(day, counts.get(day, 0)) for day in period.days()]

@@ -1,0 +1,119 @@
+"""Administration: the service catalog tree the phone menus are read from (add, rename, give
+another key, remove). The phone flow reads the catalog at each call, so the next call hears it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from starlette.responses import Response
+
+from atende.services.catalog import CatalogService
+from atende.services.errors import ServiceError
+from atende.web.security import Admin, FormAdmin, services_of
+from atende.web.templating import done, error_text, render
+
+router = APIRouter(prefix="/admin/catalog", include_in_schema=False)
+
+PAGE = "/admin/catalog"
+Text = Annotated[str, Form()]
+OptionalText = Annotated[str | None, Form()]
+
+
+def _page(request: Request, error: str = "", status: int = 200) -> Response:
+    return render(
+        request,
+        "admin/catalog.html",
+        {"catalog": services_of(request).catalog.tree(), "error": error},
+        status,
+    )
+
+
+def _apply(request: Request, change: Callable[[CatalogService], object]) -> Response:
+    try:
+        change(services_of(request).catalog)
+    except ServiceError as exc:
+        return _page(request, error_text(request, exc), exc.status)
+    return done(PAGE, "catalog_saved")
+
+
+def _blank_to_none(value: str | None) -> str | None:
+    return value.strip() if value and value.strip() else None
+
+
+@router.get("")
+def catalog_page(request: Request, member: Admin) -> Response:
+    return _page(request)
+
+
+@router.post("/categories")
+def add_category(
+    request: Request, member: FormAdmin, key: Text, name: Text, prompt: Text = ""
+) -> Response:
+    return _apply(
+        request, lambda c: c.add_category(key.strip(), name.strip(), _blank_to_none(prompt))
+    )
+
+
+@router.post("/categories/{category_id}")
+def save_category(
+    request: Request,
+    category_id: int,
+    member: FormAdmin,
+    key: OptionalText = None,
+    name: OptionalText = None,
+    prompt: OptionalText = None,
+) -> Response:
+    def change(catalog: CatalogService) -> None:
+        if key and key.strip() != catalog.category(category_id).key:
+            catalog.move_category(category_id, key.strip())
+        catalog.update_category(
+            category_id, key=None, name=_blank_to_none(name), prompt=_blank_to_none(prompt)
+        )
+
+    return _apply(request, change)
+
+
+@router.post("/categories/{category_id}/delete")
+def delete_category(request: Request, category_id: int, member: FormAdmin) -> Response:
+    return _apply(request, lambda c: c.delete_category(category_id))
+
+
+@router.post("/categories/{category_id}/items")
+def add_item(
+    request: Request,
+    category_id: int,
+    member: FormAdmin,
+    key: Text,
+    name: Text,
+    prompt: Text = "",
+) -> Response:
+    return _apply(
+        request,
+        lambda c: c.add_item(category_id, key.strip(), name.strip(), _blank_to_none(prompt)),
+    )
+
+
+@router.post("/items/{item_id}")
+def save_item(
+    request: Request,
+    item_id: int,
+    member: FormAdmin,
+    key: OptionalText = None,
+    name: OptionalText = None,
+    prompt: OptionalText = None,
+) -> Response:
+    def change(catalog: CatalogService) -> None:
+        if key and key.strip() != catalog.item(item_id).key:
+            catalog.move_item(item_id, key.strip())
+        catalog.update_item(
+            item_id, key=None, name=_blank_to_none(name), prompt=_blank_to_none(prompt)
+        )
+
+    return _apply(request, change)
+
+
+@router.post("/items/{item_id}/delete")
+def delete_item(request: Request, item_id: int, member: FormAdmin) -> Response:
+    return _apply(request, lambda c: c.delete_item(item_id))

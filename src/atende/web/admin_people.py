@@ -1,0 +1,108 @@
+"""Administration: the people who call (add, deactivate, import a CSV with the same rules as
+``atende people import``)."""
+
+from __future__ import annotations
+
+import io
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request, UploadFile
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import Response
+
+from atende.services.errors import ServiceError
+from atende.services.people import PersonData
+from atende.web.queries import people
+from atende.web.security import Admin, FormAdmin, services_of
+from atende.web.templating import done, error_text, render
+from atende.web.texts import web_text
+
+router = APIRouter(prefix="/admin/people", include_in_schema=False)
+
+PAGE = "/admin/people"
+Field = Annotated[str, Form()]
+
+
+def _page(
+    request: Request,
+    *,
+    error: str = "",
+    status: int = 200,
+    imported: str = "",
+    rejected: list[str] | None = None,
+) -> Response:
+    search = request.query_params.get("q", "")
+    return render(
+        request,
+        "admin/people.html",
+        {
+            "people": people(services_of(request).runtime, search),
+            "search": search,
+            "error": error,
+            "notice": imported,
+            "rejected": rejected or [],
+        },
+        status,
+    )
+
+
+@router.get("")
+def people_page(request: Request, member: Admin) -> Response:
+    return _page(request)
+
+
+@router.post("")
+def add_person(
+    request: Request,
+    member: FormAdmin,
+    code: Field = "",
+    name: Field = "",
+    phone: Field = "",
+    extensions: Field = "",
+    email: Field = "",
+    card_number: Field = "",
+    cpf: Field = "",
+) -> Response:
+    data = PersonData(
+        code=code.strip(),
+        name=name.strip(),
+        phone=phone.strip(),
+        extensions=extensions.replace(";", " ").split(),  # as in a CSV row
+        email=email.strip(),
+        card_number=card_number.strip(),
+        cpf=cpf.strip(),
+    )
+    try:
+        services_of(request).people.create(data)
+    except ServiceError as exc:
+        return _page(request, error=error_text(request, exc), status=exc.status)
+    return done(PAGE, "person_saved")
+
+
+@router.post("/import")
+async def import_people(request: Request, member: FormAdmin, file: UploadFile) -> Response:
+    raw = await file.read()
+    language = services_of(request).runtime.settings.language
+    try:
+        stream = io.StringIO(raw.decode("utf-8-sig"), newline="")
+    except UnicodeDecodeError:
+        detail = "UTF-8"
+        return _page(request, error=web_text("error_generic", language, detail=detail), status=422)
+    created, updated, errors = await run_in_threadpool(
+        services_of(request).people.import_csv, stream
+    )
+    summary = web_text(
+        "people_imported", language, created=created, updated=updated, rejected=len(errors)
+    )
+    return _page(request, imported=summary, rejected=errors)
+
+
+@router.post("/{code}/active")
+def set_active(
+    request: Request, code: str, member: FormAdmin, active: Annotated[bool, Form()] = False
+) -> Response:
+    try:
+        services_of(request).people.update(code, PersonData(active=active))
+    except ServiceError as exc:
+        return _page(request, error=error_text(request, exc), status=exc.status)
+    return done(PAGE, "person_saved")

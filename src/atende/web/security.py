@@ -1,0 +1,152 @@
+"""Who is signed in, what they may reach, and the checks every dashboard form goes through.
+
+* The session cookie is HttpOnly and SameSite=Lax, and Secure when ``ATENDE_WEB_COOKIE_SECURE``
+  says so (``auto``: when the request came over https, also behind a proxy that sends
+  X-Forwarded-Proto). Its value means nothing without the session row (see services.users).
+* Every POST carries the session's CSRF token, as the form field ``csrf_token`` or, for htmx
+  requests, the ``X-CSRF-Token`` header; the sign-in form, which has no session yet, uses a
+  double-submit cookie. A POST without a matching token is refused before it does anything.
+* Failed sign-ins are counted per client address and per user name in this process; past
+  ``ATENDE_WEB_LOGIN_ATTEMPTS`` in 15 minutes the form answers "try later" without checking.
+"""
+
+from __future__ import annotations
+
+import hmac
+import threading
+import time
+from collections import defaultdict, deque
+from typing import Annotated
+
+from fastapi import Depends, Request
+from starlette.responses import Response
+
+from atende.services.bundle import Services
+from atende.services.users import SignedIn
+
+SESSION_COOKIE = "atende_session"
+LOGIN_CSRF_COOKIE = "atende_login_csrf"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+THROTTLE_WINDOW_S = 15 * 60
+
+
+class LoginRequired(Exception):
+    """No live session: the browser goes to the sign-in page."""
+
+
+class AdminOnly(Exception):
+    """A technician asked for an administrator's page."""
+
+
+class CsrfRejected(Exception):
+    """A form came without this session's CSRF token."""
+
+
+def services_of(request: Request) -> Services:
+    return request.app.state.services
+
+
+def secure_cookies(request: Request) -> bool:
+    mode = services_of(request).runtime.settings.web_cookie_secure
+    return mode == "always" or (mode == "auto" and request.url.scheme == "https")
+
+
+def set_cookie(response: Response, request: Request, name: str, value: str, max_age: int) -> None:
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        secure=secure_cookies(request),
+        path="/",
+    )
+
+
+def signed_in(request: Request) -> SignedIn:
+    """The signed-in member (a FastAPI dependency); LoginRequired when there is none."""
+    clear = request.cookies.get(SESSION_COOKIE)
+    current = services_of(request).users.resume(clear) if clear else None
+    if current is None:
+        raise LoginRequired
+    request.state.signed_in = current
+    return current
+
+
+def admin(member: Annotated[SignedIn, Depends(signed_in)]) -> SignedIn:
+    if not member.is_admin:
+        raise AdminOnly
+    return member
+
+
+async def submitted_token(request: Request) -> str:
+    header = request.headers.get(CSRF_HEADER)
+    if header:
+        return header
+    form = await request.form()  # parsed once: the route reads the same form afterwards
+    value = form.get(CSRF_FIELD)
+    return value if isinstance(value, str) else ""
+
+
+def tokens_match(expected: str, given: str) -> bool:
+    return bool(expected) and hmac.compare_digest(expected.encode(), given.encode())
+
+
+async def _csrf_checked(member: SignedIn, request: Request) -> SignedIn:
+    if not tokens_match(member.csrf_token, await submitted_token(request)):
+        raise CsrfRejected
+    return member
+
+
+async def form_member(
+    member: Annotated[SignedIn, Depends(signed_in)], request: Request
+) -> SignedIn:
+    """For POST routes: the member, once the form's CSRF token matched their session's."""
+    return await _csrf_checked(member, request)
+
+
+async def form_admin(member: Annotated[SignedIn, Depends(admin)], request: Request) -> SignedIn:
+    return await _csrf_checked(member, request)
+
+
+Member = Annotated[SignedIn, Depends(signed_in)]
+Admin = Annotated[SignedIn, Depends(admin)]
+FormMember = Annotated[SignedIn, Depends(form_member)]
+FormAdmin = Annotated[SignedIn, Depends(form_admin)]
+
+
+def actor(member: SignedIn) -> str:
+    """How a dashboard member appears in ticket history and settings."""
+    return f"web:{member.user.username}"
+
+
+class LoginThrottle:
+    """Failed sign-ins per key in a sliding window (per process; a restart forgets them)."""
+
+    def __init__(self, limit: int, window_s: float = THROTTLE_WINDOW_S) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self._failures: defaultdict[str, deque[float]] = defaultdict(deque)
+        self._lock = threading.Lock()
+
+    def blocked(self, *keys: str) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            return any(len(self._recent(key, now)) >= self.limit for key in keys)
+
+    def failed(self, *keys: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            for key in keys:
+                self._recent(key, now).append(now)
+
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._failures.pop(key, None)
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        attempts = self._failures[key]
+        while attempts and now - attempts[0] > self.window_s:
+            attempts.popleft()
+        return attempts
