@@ -65,7 +65,7 @@ def test_ticket_created_with_requester_and_category_in_one_reused_session(glpi) 
 
     async def scenario() -> tuple:
         ref = await helpdesk.open_ticket(draft())
-        status = await helpdesk.ticket_status(ref)
+        status = await helpdesk.ticket_status(ref, MARIA_ENTRY)
         listed = await helpdesk.list_tickets(MARIA_ENTRY)
         await helpdesk.close()
         return ref, status, listed
@@ -100,7 +100,7 @@ def test_expired_session_is_renewed_once_and_statuses_map_1_to_6(glpi) -> None:
         for glpi_status in expected:
             state.tickets[int(ref.id)]["status"] = glpi_status
             state.expire_sessions()  # GLPI's PHP session ran out between two calls
-            seen[glpi_status] = (await helpdesk.ticket_status(ref)).status
+            seen[glpi_status] = (await helpdesk.ticket_status(ref, MARIA_ENTRY)).status
         return seen
 
     assert asyncio.run(scenario()) == expected

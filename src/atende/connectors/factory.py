@@ -58,11 +58,7 @@ def build_helpdesk(settings: Settings) -> Helpdesk | None:
     return OsTicketHelpdesk(url, token, timeouts)
 
 
-def build_connectors(
-    runtime: Runtime, people: PeopleService, tickets: TicketService
-) -> Connectors:
+def build_connectors(runtime: Runtime, people: PeopleService, tickets: TicketService) -> Connectors:
     """The connectors of this installation; SettingsError when a YAML file is wrong."""
     settings = runtime.settings
-    return Connectors(
-        runtime, people, tickets, build_directory(settings), build_helpdesk(settings)
-    )
+    return Connectors(runtime, people, tickets, build_directory(settings), build_helpdesk(settings))

@@ -32,8 +32,9 @@ from atende.connectors.ports import (
     ExternalStatus,
     Helpdesk,
     LookupField,
+    NotSupported,
 )
-from atende.connectors.push import TicketPusher
+from atende.connectors.push import TicketPusher, entry_of
 from atende.db.models import ExternalTicket, Person, Ticket
 from atende.domain.identity import mask
 from atende.domain.ticket_status import TicketStatus, can_change
@@ -101,6 +102,8 @@ class Connectors:
         if self.directory is not None:
             try:
                 entry = await self.directory.find(field, value)
+            except NotSupported:
+                pass  # this directory cannot look people up by that field: ours can
             except ConnectorError as exc:
                 log.warning("directory %s: %s; looking in the local copy", self.directory.name, exc)
             else:
@@ -175,7 +178,7 @@ class Connectors:
         if not self.breaker.allows():
             return StatusAnswer(local, ref.number)
         try:
-            external = await self.helpdesk.ticket_status(ref)
+            external = await self.helpdesk.ticket_status(ref, entry_of(ticket.person))
         except ConnectorError as exc:
             if exc.retryable:
                 self.breaker.failed()

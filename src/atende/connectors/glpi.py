@@ -143,7 +143,7 @@ class GlpiHelpdesk(HttpBase):
         ticket_id = str(rows[0][ID])
         return ExternalRef(id=ticket_id, number=ticket_id)
 
-    async def ticket_status(self, ref: ExternalRef) -> ExternalStatus:
+    async def ticket_status(self, ref: ExternalRef, person: DirectoryEntry) -> ExternalStatus:
         response = await self.call("ticket_status", "GET", f"Ticket/{ref.id}")
         if response.status_code != 200:
             raise self.failure("ticket_status", response, glpi_error(response))

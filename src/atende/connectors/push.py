@@ -30,7 +30,7 @@ from atende.connectors.ports import (
     Helpdesk,
     TicketDraft,
 )
-from atende.db.models import ExternalTicket, Ticket
+from atende.db.models import ExternalTicket, Person, Ticket
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,17 @@ LEASE = timedelta(minutes=5)
 
 def idempotency_key(protocol: str) -> str:
     return f"atende-{protocol}"
+
+
+def entry_of(person: Person) -> DirectoryEntry:
+    """A person of ours as the ports describe people."""
+    return DirectoryEntry(
+        code=person.code,
+        name=person.name,
+        phone=person.phone,
+        email=person.email,
+        card_number=person.card_number,
+    )
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -153,18 +164,12 @@ class TicketPusher:
         return claimed
 
     def draft(self, ticket: Ticket, row: ExternalTicket) -> TicketDraft:
-        person, item = ticket.person, ticket.item
+        item = ticket.item
         menu_path = f"{item.category.key}.{item.key}"
         return TicketDraft(
             protocol=ticket.protocol,
             idempotency_key=row.idempotency_key,
-            person=DirectoryEntry(
-                code=person.code,
-                name=person.name,
-                phone=person.phone,
-                email=person.email,
-                card_number=person.card_number,
-            ),
+            person=entry_of(ticket.person),
             category=item.category.name,
             item=item.name,
             menu_path=menu_path,
