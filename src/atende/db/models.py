@@ -249,6 +249,7 @@ class OneTimeCode(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_via: Mapped[str | None] = mapped_column(String(32))  # "twilio-verify": Twilio checks
 
 
 class Message(Base):

@@ -259,7 +259,7 @@ class UraFlow:
                     self.step("otp", result="not_sent")
                     await self.call.play(self.t("otp_unavailable"))
                     raise CallEnded(Outcome.FAILED)
-                result = await self.db(self.deps.codes.verify, person.id, typed)
+                result = await self.deps.codes.check(person, typed)
                 if result.status is VerifyStatus.OK:
                     self.step("otp", result="ok")
                     return
@@ -277,11 +277,7 @@ class UraFlow:
 
     async def send_code(self, person: Person) -> bool:
         try:
-            code = await self.db(self.deps.codes.issue, person.id, self.call_id)
-            message = OutgoingMessage(
-                to=person.phone or "", text=self.t("otp_message", code=code), kind="otp"
-            )
-            await self.deps.messenger.send_now(message, person_id=person.id)
+            await self.deps.codes.send(person, self.call_id)
         except (ServiceError, DeliveryError) as exc:
             log.warning("one-time code not sent for call %s: %s", self.call_id, type(exc).__name__)
             return False

@@ -10,10 +10,16 @@ person's phone is ever logged.
 Only a person's newest code is alive: a check always reads the newest row, so issuing a code
 ends the earlier ones without touching them, and typing an old code counts as a wrong entry
 against the new one.
+
+:meth:`OneTimeCodes.send` gets a code to the caller's phone at once: through Twilio Verify when
+``ATENDE_TWILIO_VERIFY_SERVICE`` is set (Twilio makes the code up and later checks it; the row
+then counts sends and wrong entries only), else, or when Verify fails, as a message through the
+channel chain, whose first channel that answers carries it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,9 +38,15 @@ from atende.domain.otp_policy import (
     generate_code,
     hash_code,
 )
+from atende.messaging import DeliveryError, Messenger, OutgoingMessage
+from atende.messaging.twilio import TwilioVerify
 from atende.services.errors import NotFound, ServiceError
+from atende.texts import DEFAULT_LANGUAGE, text
 
 log = logging.getLogger(__name__)
+
+TWILIO_VERIFY = "twilio-verify"
+OTP_TEMPLATE = "otp_message"
 
 
 class TooManyCodes(ServiceError):
@@ -75,12 +87,87 @@ def _now(now: datetime | None) -> datetime:
 
 
 class OneTimeCodes:
-    def __init__(self, sessions: sessionmaker[Session], key: bytes) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        key: bytes,
+        *,
+        messenger: Messenger | None = None,
+        twilio_verify: TwilioVerify | None = None,
+        language: str = DEFAULT_LANGUAGE,
+    ) -> None:
         self.sessions = sessions
         self._key = key
+        self.messenger = messenger
+        self.twilio_verify = twilio_verify
+        self.language = language
 
-    def issue(self, person_id: int, call_id: int | None = None, now: datetime | None = None) -> str:
-        """A new code for ``person_id``, to be sent and never stored in clear.
+    async def send(self, person: Person, call_id: int | None = None) -> None:
+        """Issue a code for ``person`` and get it to their phone now.
+
+        Raises TooManyCodes or NotFound (nothing sent), or DeliveryError when no channel took it.
+        """
+        phone = person.phone or ""
+        via = TWILIO_VERIFY if self.twilio_verify is not None else None
+        code = await asyncio.to_thread(self.issue, person.id, call_id, None, via)
+        if self.twilio_verify is not None:
+            try:
+                await self.twilio_verify.start(phone)
+                return
+            except DeliveryError as exc:
+                log.warning("Twilio Verify failed (%s): code sent through the chain instead", exc)
+                await asyncio.to_thread(self._sent_by_us, person.id)
+        if self.messenger is None:
+            raise DeliveryError("no message channel to send one-time codes", retryable=False)
+        message = OutgoingMessage(
+            to=phone,
+            text=text(OTP_TEMPLATE, self.language, code=code),
+            kind="otp",
+            template=OTP_TEMPLATE,
+            fields={"code": code},
+        )
+        await self.messenger.send_now(message, person_id=person.id)
+
+    async def check(self, person: Person, typed: str) -> VerifyResult:
+        """:meth:`verify` for a code :meth:`send` sent: Twilio checks the codes Verify sent."""
+        if self.twilio_verify is None:
+            return await asyncio.to_thread(self.verify, person.id, typed)
+        now = _now(None)
+        with self.sessions() as session:
+            row = _newest(session, person.id)
+        if row is None or row.sent_via != TWILIO_VERIFY:
+            return await asyncio.to_thread(self.verify, person.id, typed)
+        refusal = _refusal(row, now)
+        if refusal is not None:
+            return refusal
+        try:
+            matched = bool(typed) and await self.twilio_verify.check(person.phone or "", typed)
+        except DeliveryError as exc:
+            log.warning("one-time code %s: Twilio Verify cannot check it: %s", row.id, exc)
+            return VerifyResult(VerifyStatus.NONE)
+        with self.sessions.begin() as session:
+            locked = _newest(session, person.id, lock=True)
+            if locked is None or locked.id != row.id:
+                return VerifyResult(VerifyStatus.NONE)  # a newer code was sent meanwhile
+            result = _refusal(locked, now) or _record(locked, matched, now)
+        log.info("one-time code %s for person %s: %s", row.id, person.id, result.status.value)
+        return result
+
+    def _sent_by_us(self, person_id: int) -> None:
+        with self.sessions.begin() as session:
+            row = _newest(session, person_id, lock=True)
+            if row is not None:
+                row.sent_via = None
+
+    def issue(
+        self,
+        person_id: int,
+        call_id: int | None = None,
+        now: datetime | None = None,
+        via: str | None = None,
+    ) -> str:
+        """A new code for ``person_id``, to be sent and never stored in clear; ``via`` names
+        the service that sends and checks it instead (Twilio Verify).
 
         Older codes need no update: :meth:`verify` only ever reads the newest one.
         """
@@ -111,6 +198,7 @@ class OneTimeCodes:
                 created_at=now,
                 expires_at=now + CODE_LIFETIME,
                 attempts=0,
+                sent_via=via,
             )
             session.add(row)
             session.flush()
@@ -121,13 +209,7 @@ class OneTimeCodes:
         """Check ``code`` against the person's newest code; a match uses it up."""
         now = _now(now)
         with self.sessions.begin() as session:
-            row = session.scalar(
-                select(OneTimeCode)
-                .where(OneTimeCode.person_id == person_id)
-                .order_by(OneTimeCode.id.desc())
-                .limit(1)
-                .with_for_update()
-            )
+            row = _newest(session, person_id, lock=True)
             result = self._check(row, code, now)
             log.info(
                 "one-time code %s for person %s: %s",
@@ -138,19 +220,10 @@ class OneTimeCodes:
         return result
 
     def _check(self, row: OneTimeCode | None, code: str, now: datetime) -> VerifyResult:
-        if row is None or row.used_at is not None:
-            return VerifyResult(VerifyStatus.NONE)
-        if row.attempts >= MAX_WRONG_ENTRIES:
-            return VerifyResult(VerifyStatus.LOCKED)
-        if row.expires_at <= now:
-            return VerifyResult(VerifyStatus.EXPIRED)
-        if code_matches(self._key, row.person_id, code, row.code_hash):
-            row.used_at = now
-            return VerifyResult(VerifyStatus.OK)
-        row.attempts += 1
-        if row.attempts >= MAX_WRONG_ENTRIES:
-            return VerifyResult(VerifyStatus.LOCKED)
-        return VerifyResult(VerifyStatus.WRONG, attempts_left=MAX_WRONG_ENTRIES - row.attempts)
+        refusal = _refusal(row, now)
+        if refusal is not None or row is None:
+            return refusal or VerifyResult(VerifyStatus.NONE)
+        return _record(row, code_matches(self._key, row.person_id, code, row.code_hash), now)
 
     def purge_expired(self, now: datetime | None = None) -> int:
         """Delete dead codes, keeping the last hour's: they still count towards the send limit."""
@@ -163,3 +236,35 @@ class OneTimeCodes:
                 )
             )
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _newest(session: Session, person_id: int, lock: bool = False) -> OneTimeCode | None:
+    query = (
+        select(OneTimeCode)
+        .where(OneTimeCode.person_id == person_id)
+        .order_by(OneTimeCode.id.desc())
+        .limit(1)
+    )
+    return session.scalar(query.with_for_update() if lock else query)
+
+
+def _refusal(row: OneTimeCode | None, now: datetime) -> VerifyResult | None:
+    """Why ``row`` cannot be checked at all (none, used, locked, expired), or None."""
+    if row is None or row.used_at is not None:
+        return VerifyResult(VerifyStatus.NONE)
+    if row.attempts >= MAX_WRONG_ENTRIES:
+        return VerifyResult(VerifyStatus.LOCKED)
+    if row.expires_at <= now:
+        return VerifyResult(VerifyStatus.EXPIRED)
+    return None
+
+
+def _record(row: OneTimeCode, matched: bool, now: datetime) -> VerifyResult:
+    """Use the code up when it matched, else count a wrong entry."""
+    if matched:
+        row.used_at = now
+        return VerifyResult(VerifyStatus.OK)
+    row.attempts += 1
+    if row.attempts >= MAX_WRONG_ENTRIES:
+        return VerifyResult(VerifyStatus.LOCKED)
+    return VerifyResult(VerifyStatus.WRONG, attempts_left=MAX_WRONG_ENTRIES - row.attempts)

@@ -2,7 +2,7 @@
 
 A message remembers the ticket it is about and the template it was built from, so the dashboard
 lists a ticket's notifications and a retry sends the same template; a person may opt out of
-notifications.
+notifications. A one-time code records whether Twilio Verify sent it (then Twilio checks it).
 
 Revision ID: 0002
 Revises: 0001
@@ -28,6 +28,8 @@ def upgrade() -> None:
                 "notifications_opt_out", sa.Boolean(), nullable=False, server_default=sa.false()
             )
         )
+    with op.batch_alter_table("one_time_codes", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("sent_via", sa.String(length=32), nullable=True))
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.add_column(sa.Column("ticket_id", ID, nullable=True))
         batch_op.add_column(sa.Column("template", sa.String(length=64), nullable=True))
@@ -46,5 +48,7 @@ def downgrade() -> None:
         batch_op.drop_column("template_fields")
         batch_op.drop_column("template")
         batch_op.drop_column("ticket_id")
+    with op.batch_alter_table("one_time_codes", schema=None) as batch_op:
+        batch_op.drop_column("sent_via")
     with op.batch_alter_table("people", schema=None) as batch_op:
         batch_op.drop_column("notifications_opt_out")
