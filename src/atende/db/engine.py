@@ -2,14 +2,19 @@
 
 SQLite gets WAL, a busy timeout and ``BEGIN IMMEDIATE`` transactions: several processes (the
 HTTP app, a second FastAGI process, the CLI) then queue for the write lock instead of failing
-with "database is locked" when a read transaction tries to become a write one.
+with "database is locked" when a read transaction tries to become a write one. Inside one
+process, transactions also queue on a :class:`SqliteWriteGate` first: SQLite's busy handler
+waits by sleeping and polling (up to 100 ms a nap), so under load a waiting thread often
+sleeps long after the lock is free; a Python lock hands it over at once.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -37,8 +42,38 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.close()
 
 
-def _sqlite_begin(connection: object) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")  # type: ignore[attr-defined]
+log = logging.getLogger(__name__)
+
+GATE_WAIT_S = 30.0  # as long as the busy timeout: past it, SQLite's own wait takes over
+_HOLDS_GATE = "atende_holds_write_gate"
+
+
+class SqliteWriteGate:
+    """One transaction at a time per process on one SQLite file, handed over on release.
+
+    Taken when a transaction begins and given back when it commits or rolls back (SQLAlchemy's
+    connection events). A wait longer than ``GATE_WAIT_S`` (a transaction left open by a bug)
+    is logged and the transaction goes on to SQLite's busy timeout, as without the gate.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+
+    def begin(self, connection: Connection) -> None:
+        taken = self._lock.acquire(timeout=GATE_WAIT_S)
+        if not taken:
+            log.warning("waited %.0f s for another transaction; going on", GATE_WAIT_S)
+        connection.info[_HOLDS_GATE] = taken
+        connection.exec_driver_sql("BEGIN IMMEDIATE")  # refused: SQLAlchemy rolls back -> end()
+
+    def end(self, connection: Connection) -> None:
+        if connection.info.pop(_HOLDS_GATE, False):
+            self._lock.release()
+
+    def attach(self, engine: Engine) -> None:
+        event.listen(engine, "begin", self.begin)
+        event.listen(engine, "commit", self.end)
+        event.listen(engine, "rollback", self.end)
 
 
 def make_engine(url: str) -> Engine:
@@ -49,7 +84,7 @@ def make_engine(url: str) -> Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
+        SqliteWriteGate().attach(engine)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
 

@@ -1,0 +1,84 @@
+"""SQLite transactions of one process queue on the write gate and always hand it on: after a
+commit, a rollback, or a BEGIN that SQLite refused (another process holding the file)."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, text
+
+from atende.db import engine as engine_module
+from atende.db.engine import make_engine
+
+WAITED = "waited"
+
+
+@pytest.fixture
+def engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Engine:
+    monkeypatch.setattr(engine_module, "GATE_WAIT_S", 0.3)
+    engine = make_engine(f"sqlite:///{tmp_path / 'gate.db'}")
+    with engine.begin() as connection:
+        connection.execute(text("CREATE TABLE notes (body TEXT)"))
+    return engine
+
+
+def write_in_another_thread(engine: Engine, body: str) -> None:
+    def work() -> None:
+        with engine.begin() as connection:
+            connection.execute(text("INSERT INTO notes VALUES (:b)"), {"b": body})
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join(timeout=10)
+    assert not thread.is_alive()
+
+
+def test_an_open_transaction_holds_the_next_one_at_the_gate(
+    engine: Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING), engine.begin() as connection:
+        connection.execute(text("INSERT INTO notes VALUES ('first')"))
+        waiter = threading.Thread(target=write_in_another_thread, args=(engine, "second"))
+        waiter.start()
+        waiter.join(timeout=0.6)  # past the (shortened) gate wait: the warning is out
+    waiter.join(timeout=10)
+    assert WAITED in caplog.text
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT body FROM notes")).scalars().all() == [
+            "first",
+            "second",
+        ]
+
+
+def test_commit_rollback_and_a_refused_begin_all_hand_the_gate_on(
+    engine: Engine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        write_in_another_thread(engine, "committed")
+        with pytest.raises(RuntimeError), engine.begin() as connection:
+            connection.execute(text("INSERT INTO notes VALUES ('rolled back')"))
+            raise RuntimeError("the service failed half way")
+        write_in_another_thread(engine, "after rollback")
+
+        other_process = sqlite3.connect(tmp_path / "gate.db", isolation_level=None)
+        other_process.execute("BEGIN IMMEDIATE")
+        with engine.connect() as connection:
+            raw = connection.connection.driver_connection
+            raw.execute("PRAGMA busy_timeout=50")  # type: ignore[union-attr]
+            with pytest.raises(Exception, match="locked"):
+                connection.begin()
+        other_process.execute("ROLLBACK")
+        other_process.close()
+        write_in_another_thread(engine, "after a refused begin")
+
+    assert WAITED not in caplog.text
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT body FROM notes")).scalars().all() == [
+            "committed",
+            "after rollback",
+            "after a refused begin",
+        ]
