@@ -152,7 +152,7 @@ def _period(request: Request, services: Services) -> Period:
 def _translator(services: Services) -> T:
     language = services.runtime.settings.language
 
-    def t(key: str, **fields: object) -> str:
+    def t(key: str, /, **fields: object) -> str:
         return web_text(key, language, **fields)
 
     return t

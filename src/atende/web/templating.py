@@ -66,7 +66,7 @@ def render(
     language = runtime.settings.language
     member = getattr(request.state, "signed_in", None)
 
-    def t(key: str, **fields: object) -> str:
+    def t(key: str, /, **fields: object) -> str:
         return web_text(key, language, **fields)
 
     def label(prefix: str, value: str | None) -> str:

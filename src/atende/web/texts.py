@@ -192,7 +192,7 @@ PT_BR: dict[str, str] = {
     "report_resolution": "Ligações resolvidas pela URA",
     "report_resolution_hint": "Chamado aberto ou situação informada sem falar com um técnico.",
     "report_wait": "Tempo da ligação até o protocolo",
-    "report_wait_summary": "{count} chamados por telefone; mediana {median}, 90% em até {p90}.",
+    "report_wait_summary": "Chamados por telefone: {count}; mediana {median}; 90% em até {p90}.",
     "report_give_ups": "Onde quem liga desiste",
     "report_give_ups_hint": "Última etapa concluída nas ligações abandonadas.",
     "report_satisfaction": "Pesquisa de satisfação (Tabela 2)",

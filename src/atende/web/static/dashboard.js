@@ -7,7 +7,8 @@
     var spec = JSON.parse(canvas.getAttribute("data-chart"));
     var round = spec.type === "doughnut";
     var horizontal = spec.type === "bar" && spec.labels.length > 6;
-    var valueAxis = horizontal ? { x: { beginAtZero: true } } : { y: { beginAtZero: true } };
+    var counts = { beginAtZero: true, ticks: { precision: 0 } };  /* whole numbers */
+    var valueAxis = horizontal ? { x: counts } : { y: counts };
     new window.Chart(canvas, {
       type: spec.type,
       data: {
