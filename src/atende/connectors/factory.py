@@ -61,4 +61,13 @@ def build_helpdesk(settings: Settings) -> Helpdesk | None:
 def build_connectors(runtime: Runtime, people: PeopleService, tickets: TicketService) -> Connectors:
     """The connectors of this installation; SettingsError when a YAML file is wrong."""
     settings = runtime.settings
-    return Connectors(runtime, people, tickets, build_directory(settings), build_helpdesk(settings))
+    call_log = None
+    if settings.helpdesk == "zammad" and settings.zammad_cti_token:
+        from atende.connectors.zammad import ZammadCallLog
+
+        call_log = ZammadCallLog(
+            settings.helpdesk_url or "", settings.zammad_cti_token, timeouts_of(settings)
+        )
+    return Connectors(
+        runtime, people, tickets, build_directory(settings), build_helpdesk(settings), call_log
+    )

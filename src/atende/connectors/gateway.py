@@ -10,7 +10,8 @@
   rules allow the change, so the dashboard follows; when the helpdesk cannot answer, our own
   record, which holds the last status read, is the answer. Before the push links a ticket, our
   record is the only one and answers alone.
-- the push outbox (:mod:`atende.connectors.push`) and its background loop.
+- the push outbox (:mod:`atende.connectors.push`) and its background loop;
+- Zammad's caller log (CTI), told of every call when configured.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from atende.connectors.ports import (
     NotSupported,
 )
 from atende.connectors.push import TicketPusher, entry_of
+from atende.connectors.zammad import ZammadCallLog
 from atende.db.models import ExternalTicket, Person, Ticket
 from atende.domain.identity import mask
 from atende.domain.ticket_status import TicketStatus, can_change
@@ -64,6 +66,7 @@ class Connectors:
         tickets: TicketService,
         directory: Directory | None,
         helpdesk: Helpdesk | None,
+        call_log: ZammadCallLog | None = None,
     ) -> None:
         settings = runtime.settings
         self.runtime = runtime
@@ -71,6 +74,7 @@ class Connectors:
         self.tickets = tickets
         self.directory = directory
         self.helpdesk = helpdesk
+        self.call_log = call_log
         self.breaker = CircuitBreaker(
             settings.breaker_failures,
             settings.breaker_reset,
@@ -240,7 +244,20 @@ class Connectors:
                 await asyncio.wait_for(self._wake.wait(), interval)
             self._wake.clear()
 
+    # -- Zammad's caller log -------------------------------------------------------------
+
+    def call_event(
+        self, event: str, call_id: str, caller: str | None, outcome: str | None = None
+    ) -> None:
+        """Tell the helpdesk's caller log about a call: ``newCall``, ``answer``, ``hangup``
+        (with how the call ended), in the background (Zammad's CTI)."""
+        if self.call_log is not None:
+            self.call_log.event(event, call_id, caller, outcome)
+
     async def close(self) -> None:
+        if self.call_log is not None:
+            await self.call_log.idle()
+            await self.call_log.close()
         for adapter in (self.directory, self.helpdesk):
             if adapter is not None:
                 await adapter.close()

@@ -157,10 +157,13 @@ class UraFlow:
         )
         self.call_id = record.id
         self.recorder = CallRecorder(self.services.calls, record.id)
+        connectors = self.services.connectors
+        connectors.call_event("newCall", self.call.uniqueid, self.call.caller_id)
         outcome = Outcome.FAILED
         try:
             await self.call.answer()
             self.step("answered")
+            connectors.call_event("answer", self.call.uniqueid, self.call.caller_id)
             outcome = await self.main()
         except CallEnded as ended:
             outcome = ended.outcome
@@ -175,6 +178,7 @@ class UraFlow:
             await self.apologise()
         finally:
             await self.recorder.end(outcome)
+            connectors.call_event("hangup", self.call.uniqueid, self.call.caller_id, outcome)
         return outcome
 
     async def goodbye(self) -> None:
