@@ -74,14 +74,14 @@ def login(
     language = services.runtime.settings.language
     throttle = _throttle(request)
     client = request.client.host if request.client else "?"
-    keys = (f"ip:{client}", f"user:{username.strip().lower()}")
-    if throttle.blocked(*keys):
+    name = username.strip().lower()
+    if throttle.blocked(name, client):
         return _login_page(request, next, web_text("login_throttled", language), 429)
     user = services.users.authenticate(username, password)
     if user is None:
-        throttle.failed(*keys)
+        throttle.failed(name, client)
         return _login_page(request, next, web_text("login_failed", language), 401)
-    throttle.forget(keys[1])
+    throttle.succeeded(name)
     clear, _ = services.users.start_session(user)
     response = RedirectResponse(_safe_next(next), status_code=303)
     max_age = int(services.runtime.settings.web_session_hours * 3600)
