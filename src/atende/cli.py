@@ -28,6 +28,8 @@ user_app = typer.Typer(help="Dashboard users (the support team).", no_args_is_he
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 app.add_typer(people_app, name="people")
+connectors_app = typer.Typer(help="Directory and helpdesk connectors.", no_args_is_help=True)
+app.add_typer(connectors_app, name="connectors")
 app.add_typer(user_app, name="user")
 
 console = Console(stderr=True)
@@ -46,7 +48,11 @@ def open_services(migrate: bool = True) -> Services:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     if migrate:
         upgrade(settings.effective_database_url)
-    return build_services(build_runtime(settings))
+    try:
+        return build_services(build_runtime(settings))
+    except SettingsError as exc:  # a connector file (ATENDE_*_FILE) that cannot work
+        console.print(f"[red]atende: {exc}[/red]", soft_wrap=True)
+        raise typer.Exit(2) from None
 
 
 @db_app.command("upgrade")
@@ -111,6 +117,31 @@ def user_create(
         console.print(f"[red]atende: {exc.message}[/red]")
         raise typer.Exit(2) from None
     console.print(f"user {username!r} created ({role}); sign in at /login")
+
+
+@connectors_app.command("check")
+def connectors_check(
+    code: Annotated[
+        str | None, typer.Option(help="A registration code to look up in the directory")
+    ] = None,
+) -> None:
+    """Try the configured directory and helpdesk and print what works (changes nothing)."""
+    from atende.connectors.check import check
+
+    findings = asyncio.run(check(open_services().connectors, code))
+    for finding in findings:
+        mark = "[green]ok[/green]  " if finding.ok else "[red]FAIL[/red]"
+        console.print(f"{mark} {finding.text}", soft_wrap=True, highlight=False)
+    if not all(finding.ok for finding in findings):
+        raise typer.Exit(1)
+
+
+@connectors_app.command("retry")
+def connectors_retry() -> None:
+    """Queue again the tickets the helpdesk refused (after fixing what it complained of)."""
+    pusher = open_services().connectors.pusher
+    count = pusher.retry_failed() if pusher is not None else 0
+    console.print(f"{count} refused tickets queued again")
 
 
 @app.command()

@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 SHUTDOWN_GRACE_S = 30.0
 DELIVERY_INTERVAL_S = 5.0
+HELPDESK_PUSH_INTERVAL_S = 5.0
 HOUSEKEEPING_INTERVAL_S = 24 * 3600.0
 AUDIO_MAX_AGE_DAYS = 30.0
 WORKER_THREADS = 32  # database and speech work of concurrent calls runs in these threads
@@ -62,6 +63,8 @@ async def run(services: Services, *, http: bool = True, agi: bool = True) -> Non
     await asyncio.to_thread(cache.prerender, prompts)
     log.info("%d prompts ready in %s", len(prompts), cache.directory)
     tasks = background_tasks(deps, cache)
+    # Tickets to the external helpdesk (issue 5): woken at once by the flow, else this often.
+    tasks.append(asyncio.create_task(services.connectors.run(HELPDESK_PUSH_INTERVAL_S)))
     agi_server = build_agi_server(deps, cache) if agi else None
     try:
         if agi_server is not None:
@@ -94,6 +97,7 @@ async def run(services: Services, *, http: bool = True, agi: bool = True) -> Non
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await services.connectors.close()  # GLPI's killSession, Zammad's last caller-log events
 
 
 async def _wait_for_stop() -> None:

@@ -53,6 +53,11 @@ def zammad_app(state: ZammadState) -> Starlette:
     def expanded(ticket: dict[str, Any]) -> dict[str, Any]:
         return {**ticket, "state": STATE_IDS[ticket["state_id"]]}
 
+    async def me(request: Request) -> Response:
+        if (no := unauthorized(request)) is not None:
+            return no
+        return JSONResponse({"id": 1, "login": "atende@example.org"})
+
     async def search_users(request: Request) -> Response:
         if (no := unauthorized(request)) is not None:
             return no
@@ -125,6 +130,7 @@ def zammad_app(state: ZammadState) -> Starlette:
 
     return Starlette(
         routes=[
+            Route("/api/v1/users/me", me),
             Route("/api/v1/users/search", search_users),
             Route("/api/v1/users", create_user, methods=["POST"]),
             Route("/api/v1/tickets", create_ticket, methods=["POST"]),

@@ -318,6 +318,12 @@ class HttpConnector(HttpBase):
             )
         return value
 
+    async def check(self) -> str:
+        async with self.login_lock():
+            await self.authenticate("check")
+        kind = self.spec.auth.kind
+        return "no authentication configured" if kind == "none" else f"{kind} accepted"
+
     # -- Directory -----------------------------------------------------------------------
 
     async def find(self, field: LookupField, value: str) -> DirectoryEntry | None:

@@ -163,6 +163,10 @@ class GlpiHelpdesk(HttpBase):
             for row in rows
         ]
 
+    async def check(self) -> str:
+        await self.session("check")
+        return "initSession accepted the App-Token and user_token"
+
     async def close(self) -> None:
         token, self.session_token = self.session_token, None
         if token is not None and self._http is not None:

@@ -60,6 +60,13 @@ class OsTicketHelpdesk(HttpBase):
             )
         return ExternalRef(id=number, number=number)
 
+    async def check(self) -> str:
+        # An empty ticket: osTicket checks the key first (401), then refuses the fields (400).
+        response = await self.send("check", "POST", "tickets.json", json={})
+        if response.status_code == 401:
+            raise self.failure("check", response, response.text.strip())
+        return "API key accepted (an empty ticket was refused, as it should be)"
+
     async def find_ticket(self, draft: TicketDraft) -> ExternalRef | None:
         return None  # the API has no search
 

@@ -127,6 +127,10 @@ class Helpdesk(Protocol):
 
     async def list_tickets(self, person: DirectoryEntry) -> list[ExternalSummary]: ...
 
+    async def check(self) -> str:
+        """Prove the address and credentials work without changing anything; says how."""
+        ...
+
     async def close(self) -> None:
         """Log out (GLPI's killSession) and free connections."""
         ...

@@ -102,6 +102,10 @@ class ZammadHelpdesk(HttpBase):
         created = self.ok("open_ticket", response, 201)
         return ExternalRef(id=str(created["id"]), number=str(created["number"]))
 
+    async def check(self) -> str:
+        me = self.ok("check", await self.send("check", "GET", "users/me"))
+        return f"token accepted (acting as {me.get('login')})"
+
     async def search(self, operation: str, query: str) -> list[dict[str, Any]]:
         response = await self.send(
             operation, "GET", "tickets/search", params={"query": query, "expand": "true"}
