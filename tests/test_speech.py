@@ -314,7 +314,9 @@ def test_a_number_is_joined_from_prerendered_digits_without_new_synthesis(tmp_pa
 
 
 def test_dates_are_spoken_the_brazilian_way() -> None:
-    assert date_for_speech(date(2026, 11, 21)) == "21 de novembro de 2026"
-    assert date_for_speech(date(2026, 3, 5), with_year=False) == "5 de março"
-    assert date_for_speech(date(2026, 5, 1)) == "1º de maio de 2026"
-    assert phonemes("1º de maio")[0].startswith("pR,im'eI")  # "primeiro"
+    assert date_for_speech(date(2026, 11, 21)) == (
+        "vinte e um de novembro de dois mil e vinte e seis"
+    )
+    assert date_for_speech(date(2026, 3, 5), with_year=False) == "cinco de março"
+    assert date_for_speech(date(2026, 5, 1)) == "primeiro de maio de dois mil e vinte e seis"
+    assert phonemes(date_for_speech(date(2026, 5, 1)))[0].startswith("pR,im'eI")  # "primeiro"

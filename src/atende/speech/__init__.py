@@ -1,7 +1,8 @@
 """Speech: texts to audio files Asterisk plays, behind one small port.
 
 The call flow asks an :class:`AudioCache` for a text and hands :func:`audio_ref` of the result to
-STREAM FILE; which engine speaks is configuration (``ATENDE_TTS``, engines tried in order).
+STREAM FILE; which engine speaks is configuration (``ATENDE_TTS``, engines tried in order:
+``espeak``, the offline default; ``polly``, AWS Polly; ``piper``, a local neural voice).
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from collections.abc import Callable
 from atende.config import Settings, named_chain
 from atende.speech.cache import AudioCache, AudioFile, audio_ref, cache_directory
 from atende.speech.espeak import EspeakEngine
+from atende.speech.piper import PiperEngine
+from atende.speech.polly import PollyEngine
 from atende.speech.port import SpeechChain, SpeechEngine, SpeechError
 
 __all__ = [
@@ -28,6 +31,8 @@ __all__ = [
 
 ENGINES: dict[str, Callable[[Settings], SpeechEngine]] = {
     "espeak": lambda settings: EspeakEngine(settings.espeak_voice),
+    "polly": PollyEngine.from_settings,
+    "piper": PiperEngine.from_settings,
 }
 
 

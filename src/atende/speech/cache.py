@@ -3,7 +3,9 @@
 A file's name is the SHA-256 of (engine, voice, text): the same prompt is never synthesized
 twice, a changed voice or engine renders afresh, and the name is an immutable URL that
 Asterisk's HTTP media cache may keep forever. Its full 64 hex digits also keep audio URLs
-longer than Asterisk's cache path (bug #444, see the AGI transcript).
+longer than Asterisk's cache path (bug #444, see the AGI transcript). With a chain of engines
+the name is that of the engine that actually spoke: a text the first engine could not say
+during an outage is said by the next one, and rendered by the first again once it is back.
 
 Files are written to a temporary name in the same directory and renamed: Asterisk, the HTTP
 route and other atende processes see a whole file or none. Fixed prompts are rendered at
@@ -30,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from atende.config import Settings
-from atende.speech.port import SAMPLE_RATE, SpeechEngine
+from atende.speech.port import SAMPLE_RATE, SpeechChain, SpeechEngine
 
 log = logging.getLogger(__name__)
 
@@ -105,15 +107,18 @@ class _KeyLock:
 class AudioCache:
     """Audio files for texts, synthesized by ``engine`` on first use."""
 
-    def __init__(self, directory: Path, engine: SpeechEngine) -> None:
+    def __init__(self, directory: Path, engine: SpeechEngine | SpeechChain) -> None:
         self.directory = directory.resolve()
         self.engine = engine
+        self.chain = engine if isinstance(engine, SpeechChain) else SpeechChain([engine])
         self._guard = threading.Lock()
         self._locks: dict[str, _KeyLock] = {}
         self._pinned: set[str] = set()
 
-    def key(self, text: str) -> str:
-        identity = json.dumps([self.engine.name, self.engine.voice, text], ensure_ascii=False)
+    def key(self, text: str, engine: SpeechEngine | None = None) -> str:
+        """The file name (without suffix) of ``text`` said by ``engine`` (default: the first)."""
+        engine = engine or self.chain.engines[0]
+        identity = json.dumps([engine.name, engine.voice, text], ensure_ascii=False)
         return hashlib.sha256(identity.encode()).hexdigest()
 
     def get(self, text: str) -> AudioFile:
@@ -121,16 +126,24 @@ class AudioCache:
 
         Threads asking for the same text at once wait for one synthesis. Raises SpeechError.
         """
-        key = self.key(text)
-        audio = AudioFile(self.directory / f"{key}{SUFFIX}")
-        if self._touch(audio.path):
-            return audio
-        with self._key_lock(key):
-            if self._touch(audio.path):
-                return audio
-            wav = self.engine.synthesize(text)
-            self._write(audio.text_path, text.encode())
-            self._write(audio.path, wav)
+        preferred = self._cached(text, self.chain.engines[0])
+        if preferred is not None:
+            return preferred
+        with self._key_lock(self.key(text)):
+            return self.chain.speak(
+                text,
+                lambda engine: self._cached(text, engine),
+                lambda engine, wav: self._store(text, engine, wav),
+            )
+
+    def _cached(self, text: str, engine: SpeechEngine) -> AudioFile | None:
+        audio = AudioFile(self.directory / f"{self.key(text, engine)}{SUFFIX}")
+        return audio if self._touch(audio.path) else None
+
+    def _store(self, text: str, engine: SpeechEngine, wav: bytes) -> AudioFile:
+        audio = AudioFile(self.directory / f"{self.key(text, engine)}{SUFFIX}")
+        self._write(audio.text_path, text.encode())
+        self._write(audio.path, wav)
         return audio
 
     def compose(self, parts: Sequence[str]) -> AudioFile:
@@ -140,19 +153,20 @@ class AudioCache:
         sentence with a new number in it, like a protocol read back, costs a file join instead
         of a synthesis. The joined file is cached like any other.
         """
-        identity = json.dumps(["compose", *(self.key(p) if p else "" for p in parts)])
+        clips = [self.get(part) if part else None for part in parts]
+        identity = json.dumps(["compose", *(clip.path.stem if clip else "" for clip in clips)])
         audio = AudioFile(
             self.directory / f"{hashlib.sha256(identity.encode()).hexdigest()}{SUFFIX}"
         )
         if self._touch(audio.path):
             return audio
         pcm = bytearray()
-        for part in parts:
-            if not part:
+        for clip in clips:
+            if clip is None:
                 pcm += bytes(PAUSE_FRAMES * SAMPLE_WIDTH)
                 continue
-            with wave.open(str(self.get(part).path), "rb") as clip:
-                pcm += clip.readframes(clip.getnframes())
+            with wave.open(str(clip.path), "rb") as sound:
+                pcm += sound.readframes(sound.getnframes())
         out = io.BytesIO()
         with wave.open(out, "wb") as joined:
             joined.setnchannels(1)
@@ -170,10 +184,11 @@ class AudioCache:
     def prerender(self, texts: Iterable[str]) -> list[AudioFile]:
         """Render the fixed prompts before the first call; :meth:`cleanup` keeps them."""
         unique = list(dict.fromkeys(texts))
-        with self._guard:
-            self._pinned.update(self.key(text) for text in unique)
         with ThreadPoolExecutor(PRERENDER_THREADS, thread_name_prefix="prerender") as pool:
-            return list(pool.map(self.get, unique))
+            files = list(pool.map(self.get, unique))
+        with self._guard:
+            self._pinned.update(audio.path.stem for audio in files)
+        return files
 
     def cleanup(self, max_age_days: float) -> int:
         """Remove audio nobody played for ``max_age_days`` (names of past callers) and temporary

@@ -5,18 +5,20 @@ espeak-ng reads ``20260000421`` as "vinte bilhões..." and ``2026 0000 421`` as 
 vinte e seis, zero zero zero zero, quatrocentos e vinte e um": a protocol number must be read
 one digit at a time, with a pause between groups long enough to write a group down. Numbers
 are therefore joined from ten prerendered digit clips (:func:`digit_parts` and
-``AudioCache.compose``), which also spares a synthesis per call. ``1º`` is read "primeiro", as
-Brazilians say the first day of a month.
+``AudioCache.compose``), which also spares a synthesis per call.
+
+Dates are handed to every engine in words (num2words), so that espeak-ng, Polly and Piper all
+say "vinte e um de novembro de dois mil e vinte e seis" whatever each would make of digits; the
+first day of a month is "primeiro", as Brazilians say it.
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-MONTHS_PT_BR = (
-    "janeiro", "fevereiro", "março", "abril", "maio", "junho",
-    "julho", "agosto", "setembro", "outubro", "novembro", "dezembro",
-)  # fmt: skip
+from num2words import num2words
+
+from atende.texts import DEFAULT_LANGUAGE, text
 
 
 def digit_groups(digits: str, size: int = 4) -> list[str]:
@@ -32,11 +34,20 @@ def digit_groups(digits: str, size: int = 4) -> list[str]:
     return groups
 
 
-def date_for_speech(day: date, with_year: bool = True) -> str:
-    """``date(2026, 11, 21)`` → ``"21 de novembro de 2026"``; the first of a month is ``"1º"``."""
-    number = "1º" if day.day == 1 else str(day.day)
-    spoken = f"{number} de {MONTHS_PT_BR[day.month - 1]}"
-    return f"{spoken} de {day.year}" if with_year else spoken
+def number_words(number: int, language: str = DEFAULT_LANGUAGE, ordinal: bool = False) -> str:
+    """``2026`` → ``"dois mil e vinte e seis"`` (num2words knows ``pt_BR`` and many others)."""
+    return str(num2words(number, lang=language, to="ordinal" if ordinal else "cardinal"))
+
+
+def date_for_speech(day: date, with_year: bool = True, language: str = DEFAULT_LANGUAGE) -> str:
+    """``date(2026, 11, 21)`` → ``"vinte e um de novembro de dois mil e vinte e seis"``; the
+    first of a month is ``"primeiro"``."""
+    fields = {
+        "day": number_words(day.day, language, ordinal=day.day == 1),
+        "month": text(f"month_{day.month}", language),
+        "year": number_words(day.year, language),
+    }
+    return text("spoken_date" if with_year else "spoken_date_no_year", language, **fields)
 
 
 def digit_parts(digits: str, group_size: int = 4) -> list[str]:

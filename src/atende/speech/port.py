@@ -3,6 +3,10 @@
 Asterisk plays a ``.wav`` file without transcoding only when it is 8 kHz, 16-bit, mono PCM, so
 that is the one format an engine hands back; :func:`asterisk_wav` turns any engine's raw PCM
 into it. A new vendor (Polly, Piper) is one class with ``name``, ``voice`` and ``synthesize``.
+
+A chain (``ATENDE_TTS=polly,espeak``) tries its engines in order within the call: an engine
+that fails is counted in ``/metrics``, then left alone for :data:`COOL_DOWN_S` so that the calls
+of an outage do not each wait for its timeout, and the next engine speaks.
 """
 
 from __future__ import annotations
@@ -10,11 +14,20 @@ from __future__ import annotations
 import io
 import logging
 import subprocess
+import threading
+import time
 import wave
-from collections.abc import Sequence
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from typing import Protocol, TypeVar
+
+from atende.metrics import SPEECH_ENGINE_FAILURES
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+COOL_DOWN_S = 30.0
+"""How long an engine that failed is skipped before it is tried again."""
 
 SAMPLE_RATE = 8000
 """The rate Asterisk plays ``.wav`` files at without transcoding."""
@@ -74,25 +87,65 @@ def asterisk_wav(pcm: bytes, rate: int) -> bytes:
 class SpeechChain:
     """Engines tried in order: the first that answers speaks.
 
-    The chain is one engine to the cache: its ``name`` and ``voice`` join those of its members,
-    so changing the list of engines renders every text again.
+    The audio cache keeps each text under the engine that actually spoke it (see
+    :meth:`speak`), so a fallback's audio never stands in for the first engine's for good.
     """
 
-    def __init__(self, engines: Sequence[SpeechEngine]) -> None:
+    def __init__(
+        self,
+        engines: Sequence[SpeechEngine],
+        *,
+        cool_down: float = COOL_DOWN_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if not engines:
             raise ValueError("a speech chain needs at least one engine")
         self.engines = list(engines)
         self.name = "+".join(engine.name for engine in self.engines)
         self.voice = "+".join(engine.voice for engine in self.engines)
+        self.cool_down = cool_down
+        self.clock = clock
+        self._failed_at: dict[int, float] = {}
+        self._lock = threading.Lock()
 
     def synthesize(self, text: str) -> bytes:
-        for engine in self.engines:
+        return self.speak(text, lambda engine: None, lambda engine, wav: wav)
+
+    def speak(
+        self,
+        text: str,
+        cached: Callable[[SpeechEngine], T | None],
+        store: Callable[[SpeechEngine, bytes], T],
+    ) -> T:
+        """``text`` from the first engine that has it (``cached``) or says it (then
+        ``store``), in order; an engine cooling down after a failure is only asked its cache.
+        """
+        for index, engine in enumerate(self.engines):
+            hit = cached(engine)
+            if hit is not None:
+                return hit
+            if self._cooling(index):
+                continue
             try:
-                return engine.synthesize(text)
+                wav = engine.synthesize(text)
             except Exception as exc:
                 # Never the text: it may be a caller's name.
                 log.warning("speech engine %s failed: %s", engine.name, _describe(exc))
+                SPEECH_ENGINE_FAILURES.labels(engine.name).inc()
+                with self._lock:
+                    self._failed_at[index] = self.clock()
+                continue
+            with self._lock:
+                self._failed_at.pop(index, None)
+            return store(engine, wav)
         raise SpeechError(f"every speech engine failed ({self.name})")
+
+    def _cooling(self, index: int) -> bool:
+        if index == len(self.engines) - 1:
+            return False  # the last resort is always tried
+        with self._lock:
+            failed_at = self._failed_at.get(index)
+        return failed_at is not None and self.clock() - failed_at < self.cool_down
 
 
 def _describe(exc: Exception) -> str:

@@ -1,0 +1,80 @@
+"""AWS Polly through boto3: Brazilian Portuguese neural voices, straight in Asterisk's format.
+
+Polly returns raw PCM (signed 16-bit little-endian mono) at 8 kHz when asked, the rate Asterisk
+plays without transcoding, so nothing is resampled. Voices: Camila, Vitória (``Vitoria``) and
+Thiago, all neural. Credentials come from the standard AWS chain (``AWS_ACCESS_KEY_ID`` /
+``AWS_SECRET_ACCESS_KEY``, ``~/.aws/credentials``, an instance or container role); the region
+from ``ATENDE_POLLY_REGION`` or that chain (``sa-east-1`` is São Paulo). Timeouts are short and
+botocore retries once at most: a call waiting for speech must hear the next engine instead.
+"""
+
+from __future__ import annotations
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
+
+from atende.config import Settings, SettingsError
+from atende.speech.port import SAMPLE_RATE, SpeechError, asterisk_wav
+
+
+class PollyEngine:
+    name = "polly"
+
+    def __init__(
+        self,
+        voice: str,
+        *,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        timeout: float = 5.0,
+    ) -> None:
+        self.voice = voice
+        config = Config(
+            connect_timeout=timeout,
+            read_timeout=timeout,
+            retries={"total_max_attempts": 2, "mode": "standard"},
+        )
+        try:
+            # A session of its own: credentials are read from the chain for this engine,
+            # not kept in boto3's process-wide default session.
+            session = boto3.session.Session(region_name=region)
+            self.client = session.client("polly", endpoint_url=endpoint_url, config=config)
+        except NoRegionError:
+            raise SettingsError(
+                "ATENDE_POLLY_REGION: no AWS region set (e.g. sa-east-1), nor AWS_REGION"
+            ) from None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> PollyEngine:
+        return cls(
+            settings.polly_voice,
+            region=settings.polly_region,
+            endpoint_url=settings.polly_endpoint_url,
+            timeout=settings.speech_timeout,
+        )
+
+    def synthesize(self, text: str) -> bytes:
+        try:
+            answer = self.client.synthesize_speech(
+                Engine="neural",
+                LanguageCode="pt-BR",
+                OutputFormat="pcm",
+                SampleRate=str(SAMPLE_RATE),
+                Text=text,
+                TextType="text",
+                VoiceId=self.voice,
+            )
+            with answer["AudioStream"] as stream:
+                pcm = stream.read()
+        except ClientError as exc:
+            # The code and status only: a message about the input could quote the text.
+            error = exc.response.get("Error", {})
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            raise SpeechError(f"polly: {error.get('Code', 'error')} (HTTP {status})") from None
+        except BotoCoreError as exc:
+            # Its text names no input (no credentials, no connection, timeout).
+            raise SpeechError(f"polly: {exc}") from None
+        if not pcm:
+            raise SpeechError("polly: empty audio")
+        return asterisk_wav(pcm, SAMPLE_RATE)
