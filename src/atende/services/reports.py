@@ -107,8 +107,10 @@ class ReportService:
 
     def _calls(self, period: Period, *, events: bool = False) -> list[Call]:
         start, end = period.bounds(self.runtime)
-        query = select(Call).where(
-            Call.started_at >= start, Call.started_at < end, Call.outcome.is_not(None)
+        query = (
+            select(Call)
+            .where(Call.started_at >= start, Call.started_at < end, Call.outcome.is_not(None))
+            .order_by(Call.id)  # ties in a report keep the order calls came in
         )
         if events:
             query = query.options(selectinload(Call.events))
