@@ -33,15 +33,9 @@ class Vendors:
 
     def settings(self, chain: str) -> dict[str, object]:
         return {
+            **whatsapp.settings_for(self.whatsapp_server.url),
+            **twilio.settings_for(self.twilio_server.url),
             "messaging": chain,
-            "whatsapp_api_url": f"{self.whatsapp_server.url}/{whatsapp.VERSION}",
-            "whatsapp_token": whatsapp.TOKEN,
-            "whatsapp_phone_number_id": whatsapp.PHONE_NUMBER_ID,
-            "twilio_api_url": self.twilio_server.url,
-            "twilio_verify_url": self.twilio_server.url,
-            "twilio_account_sid": twilio.ACCOUNT_SID,
-            "twilio_auth_token": twilio.AUTH_TOKEN,
-            "twilio_from": twilio.FROM,
         }
 
     def whatsapp_code(self, phone: str) -> str | None:

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from sqlalchemy import select
@@ -35,6 +36,7 @@ from test_messaging import Clock
 # The stand-in asks for a password over plain text, as a relay on the local network may.
 pytestmark = pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
 
+C = TypeVar("C")
 PHONE = "+5545999991234"
 CODE = "482913"
 EMAIL = "maria@example.com"
@@ -76,21 +78,15 @@ def meta() -> Iterator[tuple[whatsapp.WhatsAppState, FakeServer]]:
         yield state, server
 
 
-def whatsapp_settings(url: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "messaging": "whatsapp",
-        "whatsapp_api_url": f"{url}/{whatsapp.VERSION}",
-        "whatsapp_token": whatsapp.TOKEN,
-        "whatsapp_phone_number_id": whatsapp.PHONE_NUMBER_ID,
-        **overrides,
-    }
-    return Settings(**values)  # type: ignore[arg-type]
+def only_channel(kind: type[C], values: dict[str, object], **overrides: object) -> C:
+    """The one channel that settings ``values`` (with ``overrides``) name."""
+    (channel,) = message_channels(Settings(**{**values, **overrides}))  # type: ignore[arg-type]
+    assert isinstance(channel, kind)
+    return channel
 
 
 def whatsapp_channel(url: str, **overrides: object) -> WhatsAppChannel:
-    (channel,) = message_channels(whatsapp_settings(url, **overrides))
-    assert isinstance(channel, WhatsAppChannel)
-    return channel
+    return only_channel(WhatsAppChannel, whatsapp.settings_for(url), **overrides)
 
 
 def test_whatsapp_code_goes_as_an_authentication_template_with_copy_code(meta) -> None:
@@ -170,23 +166,8 @@ def twilio_fake() -> Iterator[tuple[twilio.TwilioState, FakeServer]]:
         yield state, server
 
 
-def twilio_settings(url: str, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "messaging": "twilio",
-        "twilio_api_url": url,
-        "twilio_verify_url": url,
-        "twilio_account_sid": twilio.ACCOUNT_SID,
-        "twilio_auth_token": twilio.AUTH_TOKEN,
-        "twilio_from": twilio.FROM,
-        **overrides,
-    }
-    return Settings(**values)  # type: ignore[arg-type]
-
-
 def twilio_channel(url: str, **overrides: object) -> TwilioChannel:
-    (channel,) = message_channels(twilio_settings(url, **overrides))
-    assert isinstance(channel, TwilioChannel)
-    return channel
+    return only_channel(TwilioChannel, twilio.settings_for(url), **overrides)
 
 
 @pytest.mark.parametrize(
@@ -230,8 +211,9 @@ def test_twilio_errors_are_readable_and_classified(twilio_fake) -> None:
 
 def test_twilio_verify_sends_and_checks_the_code(twilio_fake) -> None:
     state, server = twilio_fake
+    settings = twilio.settings_for(server.url)
     verify = TwilioVerify.from_settings(
-        twilio_settings(server.url, twilio_verify_service=twilio.SERVICE_SID)
+        Settings(**settings, twilio_verify_service=twilio.SERVICE_SID)  # type: ignore[arg-type]
     )
     assert verify is not None
 
@@ -247,7 +229,7 @@ def test_twilio_verify_sends_and_checks_the_code(twilio_fake) -> None:
 
     assert asyncio.run(scenario()) == [False, True, False]
     assert [r["Channel"] for r in state.requests if "Channel" in r] == ["sms"]
-    assert TwilioVerify.from_settings(twilio_settings(server.url)) is None
+    assert TwilioVerify.from_settings(Settings(**settings)) is None  # type: ignore[arg-type]
 
 
 # Webhook (seed 000's gateway)
@@ -261,12 +243,8 @@ def seed_gateway() -> Iterator[tuple[gateway.GatewayState, FakeServer]]:
 
 
 def webhook_channel(url: str, secret: str = gateway.SECRET) -> WebhookChannel:
-    settings = Settings(
-        messaging="webhook", webhook_url=f"{url}/api/send-message", webhook_secret=secret
-    )
-    (channel,) = message_channels(settings)
-    assert isinstance(channel, WebhookChannel)
-    return channel
+    values = {"messaging": "webhook", "webhook_url": f"{url}/api/send-message"}
+    return only_channel(WebhookChannel, values, webhook_secret=secret)
 
 
 def test_webhook_speaks_seed_000s_gateway(seed_gateway) -> None:
@@ -300,11 +278,8 @@ def email_channel(port: int, **overrides: object) -> EmailChannel:
         "smtp_port": port,
         "smtp_security": "none",
         "smtp_from": "Atendimento <atende@prefeitura.example>",
-        **overrides,
     }
-    (channel,) = message_channels(Settings(**values))  # type: ignore[arg-type]
-    assert isinstance(channel, EmailChannel)
-    return channel
+    return only_channel(EmailChannel, values, **overrides)
 
 
 def test_email_reaches_a_real_smtp_server_with_login() -> None:
@@ -349,15 +324,19 @@ def sessions(tmp_path: Path) -> sessionmaker[Session]:
     return make_session_factory(engine)
 
 
+def add_person(sessions: sessionmaker[Session], **fields: str) -> int:
+    with sessions.begin() as session:
+        person = Person(code="1", name="Maria", **fields)
+        session.add(person)
+        session.flush()
+        return person.id
+
+
 def test_a_person_without_phone_is_reached_by_the_email_channel_of_the_chain(
     sessions: sessionmaker[Session], meta
 ) -> None:
     state, server = meta
-    with sessions.begin() as session:
-        person = Person(code="1", name="Maria", email=EMAIL)
-        session.add(person)
-        session.flush()
-        person_id = person.id
+    person_id = add_person(sessions, email=EMAIL)
     with FakeSmtp() as smtp:
         chain = [whatsapp_channel(server.url), email_channel(smtp.port)]
         messenger = Messenger(sessions, chain)
@@ -378,11 +357,7 @@ def test_retry_after_is_respected_and_a_retry_keeps_the_template(
     sessions: sessionmaker[Session], meta
 ) -> None:
     state, server = meta
-    with sessions.begin() as session:
-        person = Person(code="1", name="Maria", phone=PHONE)
-        session.add(person)
-        session.flush()
-        person_id = person.id
+    person_id = add_person(sessions, phone=PHONE)
     rate_limit = {"error": {"message": "Rate limit hit", "code": 130429, "fbtrace_id": "B"}}
     state.fail(429, rate_limit, **{"Retry-After": "600"})
     clock = Clock()

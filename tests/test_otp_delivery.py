@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from sqlalchemy import select
 
-from atende.db.models import Message, OneTimeCode
+from atende.db.models import Message, OneTimeCode, Person
 from atende.demo import load_demo_people
 from atende.ivr.wiring import build_flow_deps
 from atende.services.bundle import Services
@@ -22,13 +22,6 @@ MakeServices = Callable[..., Services]
 MARIA = "+5545999990001"
 
 
-@pytest.fixture
-def twilio_fake() -> Iterator[tuple[twilio.TwilioState, FakeServer]]:
-    state = twilio.TwilioState()
-    with FakeServer(twilio.twilio_app(state)) as server:
-        yield state, server
-
-
 def code_in_outbox(services: Services) -> str:
     outbox = services.runtime.settings.data_dir / "outbox.jsonl"
     (line,) = [json.loads(x) for x in outbox.read_text().splitlines()]
@@ -38,6 +31,21 @@ def code_in_outbox(services: Services) -> str:
 def codes_for(services: Services) -> OneTimeCodes:
     load_demo_people(services.people)
     return build_flow_deps(services).codes
+
+
+Verified = tuple[twilio.TwilioState, Services, OneTimeCodes, Person]
+
+
+@pytest.fixture
+def verified(make_services: MakeServices) -> Iterator[Verified]:
+    """Codes that go through Twilio Verify (a stand-in), the chain behind being the outbox."""
+    state = twilio.TwilioState()
+    with FakeServer(twilio.twilio_app(state)) as server:
+        settings = twilio.settings_for(server.url)
+        del settings["messaging"], settings["twilio_from"]
+        services = make_services(**settings, twilio_verify_service=twilio.SERVICE_SID)
+        codes = codes_for(services)
+        yield state, services, codes, services.people.get("1001")
 
 
 def test_a_code_goes_through_the_chain_with_its_template(make_services: MakeServices) -> None:
@@ -54,18 +62,8 @@ def test_a_code_goes_through_the_chain_with_its_template(make_services: MakeServ
     assert asyncio.run(codes.check(maria, code)).ok
 
 
-def test_twilio_verify_sends_and_checks_the_code(
-    make_services: MakeServices, twilio_fake: tuple[twilio.TwilioState, FakeServer]
-) -> None:
-    state, server = twilio_fake
-    services = make_services(
-        twilio_verify_service=twilio.SERVICE_SID,
-        twilio_verify_url=server.url,
-        twilio_account_sid=twilio.ACCOUNT_SID,
-        twilio_auth_token=twilio.AUTH_TOKEN,
-    )
-    codes = codes_for(services)
-    maria = services.people.get("1001")
+def test_twilio_verify_sends_and_checks_the_code(verified: Verified) -> None:
+    state, services, codes, maria = verified
 
     asyncio.run(codes.send(maria))
     code = state.code_sent_to(MARIA)
@@ -81,18 +79,8 @@ def test_twilio_verify_sends_and_checks_the_code(
         assert session.scalars(select(Message)).all() == []  # Twilio sent it, not the chain
 
 
-def test_when_verify_fails_the_chain_carries_a_code_of_ours(
-    make_services: MakeServices, twilio_fake: tuple[twilio.TwilioState, FakeServer]
-) -> None:
-    state, server = twilio_fake
-    services = make_services(
-        twilio_verify_service=twilio.SERVICE_SID,
-        twilio_verify_url=server.url,
-        twilio_account_sid=twilio.ACCOUNT_SID,
-        twilio_auth_token=twilio.AUTH_TOKEN,
-    )
-    codes = codes_for(services)
-    maria = services.people.get("1001")
+def test_when_verify_fails_the_chain_carries_a_code_of_ours(verified: Verified) -> None:
+    state, services, codes, maria = verified
     state.fail(503, {"code": 20503, "message": "Service Unavailable", "status": 503})
 
     asyncio.run(codes.send(maria))

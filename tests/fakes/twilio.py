@@ -44,6 +44,18 @@ def error(status: int, code: int, message: str) -> JSONResponse:
     return JSONResponse(body, status_code=status)
 
 
+def settings_for(url: str) -> dict[str, object]:
+    """atende's settings pointing the ``twilio`` channel (and Verify) at this stand-in."""
+    return {
+        "messaging": "twilio",
+        "twilio_api_url": url,
+        "twilio_verify_url": url,
+        "twilio_account_sid": ACCOUNT_SID,
+        "twilio_auth_token": AUTH_TOKEN,
+        "twilio_from": FROM,
+    }
+
+
 class TwilioState(Scripted):
     def __init__(self) -> None:
         super().__init__()
@@ -59,13 +71,23 @@ def _authorized(request: Request) -> bool:
     return request.headers.get("Authorization") == f"Basic {expected}"
 
 
+async def _receive(
+    state: TwilioState, request: Request
+) -> tuple[dict[str, Any], JSONResponse | None]:
+    """The request's form, and the answer that ends it early: scripted, or not authorized."""
+    form = dict(await request.form())
+    scripted = state.next_answer({"path": request.url.path, **form})
+    if scripted is None and not _authorized(request):
+        scripted = error(401, 20003, "Authenticate")
+    return form, scripted
+
+
 def twilio_app(state: TwilioState) -> Starlette:
     async def messages(request: Request) -> JSONResponse:
-        form = dict(await request.form())
-        scripted = state.next_answer({"path": request.url.path, **form})
-        if scripted is not None:
-            return scripted
-        if not _authorized(request) or request.path_params["sid"] != ACCOUNT_SID:
+        form, refusal = await _receive(state, request)
+        if refusal is not None:
+            return refusal
+        if request.path_params["sid"] != ACCOUNT_SID:
             return error(401, 20003, "Authenticate")
         to, sender = str(form.get("To", "")), str(form.get("From", ""))
         whatsapp = to.startswith("whatsapp:")
@@ -83,12 +105,9 @@ def twilio_app(state: TwilioState) -> Starlette:
         return JSONResponse({**body, "account_sid": ACCOUNT_SID}, status_code=201)
 
     async def verifications(request: Request) -> JSONResponse:
-        form = dict(await request.form())
-        scripted = state.next_answer({"path": request.url.path, **form})
-        if scripted is not None:
-            return scripted
-        if not _authorized(request):
-            return error(401, 20003, "Authenticate")
+        form, refusal = await _receive(state, request)
+        if refusal is not None:
+            return refusal
         if request.path_params["service"] != SERVICE_SID:
             return error(404, 20404, "The requested resource was not found")
         to = str(form.get("To", ""))
@@ -106,12 +125,9 @@ def twilio_app(state: TwilioState) -> Starlette:
         return JSONResponse({**body, "status": "pending", "valid": False}, status_code=201)
 
     async def check(request: Request) -> JSONResponse:
-        form = dict(await request.form())
-        scripted = state.next_answer({"path": request.url.path, **form})
-        if scripted is not None:
-            return scripted
-        if not _authorized(request):
-            return error(401, 20003, "Authenticate")
+        form, refusal = await _receive(state, request)
+        if refusal is not None:
+            return refusal
         to = str(form.get("To", ""))
         pending = state.verifications.get(to)
         if pending is None or request.path_params["service"] != SERVICE_SID:

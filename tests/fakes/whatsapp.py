@@ -43,6 +43,16 @@ def error(status: int, code: int, message: str, kind: str = "OAuthException") ->
     return JSONResponse(body, status_code=status)
 
 
+def settings_for(url: str) -> dict[str, object]:
+    """atende's settings pointing the ``whatsapp`` channel at this stand-in served at ``url``."""
+    return {
+        "messaging": "whatsapp",
+        "whatsapp_api_url": f"{url}/{VERSION}",
+        "whatsapp_token": TOKEN,
+        "whatsapp_phone_number_id": PHONE_NUMBER_ID,
+    }
+
+
 class WhatsAppState(Scripted):
     """What the fake received; ``delivered`` holds what reached a phone."""
 
