@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
 from atende.connectors.glpi import GlpiHelpdesk
 from atende.connectors.http_base import Timeouts
-from atende.connectors.ports import ConnectorError, DirectoryEntry, TicketDraft
+from atende.connectors.ports import ConnectorError, DirectoryEntry
 from atende.demo import load_demo_people
 from atende.domain.ticket_status import TicketStatus
 from atende.services.bundle import Services
 from atende.services.tickets import TicketFilter
+from connector_samples import spoken, ticket_draft
 from fakes.glpi import APP_TOKEN, USER_TOKEN, GlpiState, glpi_app
 from fakes.http_fake import FakeServer
 from ura_harness import ScriptedCaller, call_ura
@@ -25,26 +24,6 @@ MAIN = "abrir um chamado"
 MARIA = "Você é Maria da Silva"
 
 MARIA_ENTRY = DirectoryEntry(code="1001", name="Maria da Silva", phone="+5545999990001")
-
-
-def spoken(files: list[str]) -> list[str]:
-    """The texts of the audio files played, in order (the cache keeps each text beside it)."""
-    return [Path(name + ".txt").read_text(encoding="utf-8") for name in files]
-
-
-def draft(protocol: str = "20260000017", category_ref: str | None = "12") -> TicketDraft:
-    return TicketDraft(
-        protocol=protocol,
-        idempotency_key=f"atende-{protocol}",
-        person=MARIA_ENTRY,
-        category="Impressoras",
-        item="Instalar impressora",
-        menu_path="3.1",
-        category_ref=category_ref,
-        description="Aberto pela URA",
-        channel="phone",
-        opened_at=datetime.now(UTC),
-    )
 
 
 @pytest.fixture
@@ -64,7 +43,9 @@ def test_ticket_created_with_requester_and_category_in_one_reused_session(glpi) 
     helpdesk = adapter(server)
 
     async def scenario() -> tuple:
-        ref = await helpdesk.open_ticket(draft())
+        ref = await helpdesk.open_ticket(
+            ticket_draft(MARIA_ENTRY, category_ref="12", description="Aberto pela URA")
+        )
         status = await helpdesk.ticket_status(ref, MARIA_ENTRY)
         listed = await helpdesk.list_tickets(MARIA_ENTRY)
         await helpdesk.close()
@@ -95,7 +76,7 @@ def test_expired_session_is_renewed_once_and_statuses_map_1_to_6(glpi) -> None:
     }
 
     async def scenario() -> dict[int, TicketStatus | None]:
-        ref = await helpdesk.open_ticket(draft(category_ref=None))
+        ref = await helpdesk.open_ticket(ticket_draft(MARIA_ENTRY))
         seen = {}
         for glpi_status in expected:
             state.tickets[int(ref.id)]["status"] = glpi_status
@@ -110,7 +91,11 @@ def test_expired_session_is_renewed_once_and_statuses_map_1_to_6(glpi) -> None:
 def test_refused_user_token_is_a_permanent_error_naming_glpi_code(glpi) -> None:
     state, server = glpi
     with pytest.raises(ConnectorError) as refused:
-        asyncio.run(adapter(server, user_token="wrong").open_ticket(draft()))
+        asyncio.run(
+            adapter(server, user_token="wrong").open_ticket(
+                ticket_draft(MARIA_ENTRY, category_ref="12", description="Aberto pela URA")
+            )
+        )
     assert not refused.value.retryable
     assert "HTTP 401 ERROR_GLPI_LOGIN_USER_TOKEN" in str(refused.value)
     assert state.tickets == {}
@@ -120,7 +105,11 @@ def test_glpi_down_is_a_retryable_error(glpi) -> None:
     _, server = glpi
     server.stop()
     with pytest.raises(ConnectorError) as down:
-        asyncio.run(adapter(server).open_ticket(draft()))
+        asyncio.run(
+            adapter(server).open_ticket(
+                ticket_draft(MARIA_ENTRY, category_ref="12", description="Aberto pela URA")
+            )
+        )
     assert down.value.retryable
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,10 +14,11 @@ import pytest
 from atende.config import SettingsError, load_settings
 from atende.connectors.declarative import HttpConnector, load_spec
 from atende.connectors.http_base import Timeouts
-from atende.connectors.ports import ConnectorError, DirectoryEntry, TicketDraft
+from atende.connectors.ports import ConnectorError
 from atende.domain.ticket_status import TicketStatus
 from atende.services.bundle import Services
 from atende.services.tickets import TicketFilter
+from connector_samples import spoken, ticket_draft
 from fakes.beneficiary import CLIENT_ID, CLIENT_SECRET, BeneficiaryState, beneficiary_app
 from fakes.http_fake import FakeServer
 from fakes.legacy_php import API_HASH, LegacyState, legacy_app
@@ -28,25 +28,6 @@ EXAMPLES = Path(__file__).parent.parent / "examples" / "connectors"
 LEGACY = EXAMPLES / "legacy_php.yaml"
 BENEFICIARY = EXAMPLES / "beneficiary_api.yaml"
 MAIN = "abrir um chamado"
-
-
-def spoken(files: list[str]) -> list[str]:
-    return [Path(name + ".txt").read_text(encoding="utf-8") for name in files]
-
-
-def draft(person: DirectoryEntry, protocol: str = "20260000033") -> TicketDraft:
-    return TicketDraft(
-        protocol=protocol,
-        idempotency_key=f"atende-{protocol}",
-        person=person,
-        category="Impressoras",
-        item="Instalar impressora",
-        menu_path="3.1",
-        category_ref=None,
-        description="",
-        channel="phone",
-        opened_at=datetime.now(UTC),
-    )
 
 
 @pytest.fixture
@@ -82,7 +63,7 @@ def test_legacy_api_session_is_opened_once_and_again_when_php_drops_it(legacy) -
         maria = await api.find("code", "1001")
         nobody = await api.find("code", "4242")
         assert maria is not None
-        ref = await api.open_ticket(draft(maria))
+        ref = await api.open_ticket(ticket_draft(maria, "20260000033"))
         state.chamados[int(ref.id)]["situacao"] = "Em atendimento"
         state.expire_sessions()  # the PHP session timed out
         status = await api.ticket_status(ref, maria)
@@ -113,8 +94,10 @@ def test_beneficiary_api_token_reuse_renewal_and_idempotent_protocols(operadora)
         ana = await api.find("card_number", "0001234500013")
         assert ana is not None
         unknown = await api.find("code", "999")
-        first = await api.open_ticket(draft(ana))
-        again = await api.open_ticket(draft(ana))  # a retry whose first answer was lost
+        first = await api.open_ticket(ticket_draft(ana, "20260000033"))
+        again = await api.open_ticket(
+            ticket_draft(ana, "20260000033")
+        )  # a retry whose first answer was lost
         state.revoke_tokens()
         state.protocols[first.id]["situacao"] = "EM_ANALISE"
         status = await api.ticket_status(first, ana)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
@@ -14,6 +13,7 @@ from atende.demo import load_demo_people
 from atende.services.bundle import Services
 from atende.services.people import PersonData
 from atende.services.tickets import NewTicket, TicketFilter
+from connector_samples import spoken
 from fakes.http_fake import FakeServer
 from fakes.osticket import API_KEY, OsTicketState, osticket_app
 from ura_harness import ScriptedCaller, call_ura
@@ -70,7 +70,7 @@ def test_phone_ticket_reaches_osticket_and_status_says_it_cannot_be_read(
         [("abrir um chamado", "2"), ("número do protocolo", ticket.protocol + "#")]
     )
     call_ura(services, asking, callerid="2001", uniqueid="1795.31", on_play=played.append)
-    said = [Path(name + ".txt").read_text(encoding="utf-8") for name in played]
+    said = spoken(played)
     assert f"com o número {number}" in said[-2]
     assert "não informa a situação do chamado por telefone" in said[-2]
 

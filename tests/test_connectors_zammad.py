@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
 
 import pytest
 
 from atende.connectors.http_base import Timeouts
-from atende.connectors.ports import ConnectorError, DirectoryEntry, TicketDraft
+from atende.connectors.ports import ConnectorError, DirectoryEntry
 from atende.connectors.zammad import ZammadHelpdesk
 from atende.demo import load_demo_people
 from atende.domain.ticket_status import TicketStatus
 from atende.services.bundle import Services
 from atende.services.tickets import NewTicket, TicketFilter
+from connector_samples import ticket_draft
 from fakes.http_fake import FakeServer
 from fakes.zammad import API_TOKEN, CTI_TOKEN, ZammadState, zammad_app
 from ura_harness import ScriptedCaller, place_call, running_ura
@@ -30,30 +30,15 @@ def zammad() -> Iterator[tuple[ZammadState, FakeServer]]:
         yield state, server
 
 
-def draft(protocol: str) -> TicketDraft:
-    return TicketDraft(
-        protocol=protocol,
-        idempotency_key=f"atende-{protocol}",
-        person=JOAO,
-        category="Internet",
-        item="Sem acesso",
-        menu_path="1.1",
-        category_ref=None,
-        description="",
-        channel="phone",
-        opened_at=datetime.now(UTC),
-    )
-
-
 def test_customer_is_created_once_and_tickets_found_by_our_protocol(zammad) -> None:
     state, server = zammad
     helpdesk = ZammadHelpdesk(server.url, API_TOKEN, "Users", Timeouts(5.0))
 
     async def scenario() -> tuple:
-        first = await helpdesk.open_ticket(draft("20260000041"))
-        second = await helpdesk.open_ticket(draft("20260000059"))
-        found = await helpdesk.find_ticket(draft("20260000059"))
-        missing = await helpdesk.find_ticket(draft("20260000067"))
+        first = await helpdesk.open_ticket(ticket_draft(JOAO, "20260000041"))
+        second = await helpdesk.open_ticket(ticket_draft(JOAO, "20260000059"))
+        found = await helpdesk.find_ticket(ticket_draft(JOAO, "20260000059"))
+        missing = await helpdesk.find_ticket(ticket_draft(JOAO, "20260000067"))
         state.tickets[int(first.id)]["state_id"] = 3
         status = await helpdesk.ticket_status(first, JOAO)
         listed = await helpdesk.list_tickets(JOAO)
@@ -78,12 +63,14 @@ def test_bad_token_and_unknown_group_are_permanent_errors(zammad) -> None:
     state, server = zammad
     with pytest.raises(ConnectorError) as refused:
         asyncio.run(
-            ZammadHelpdesk(server.url, "nope", "Users", Timeouts(5.0)).open_ticket(draft("1"))
+            ZammadHelpdesk(server.url, "nope", "Users", Timeouts(5.0)).open_ticket(
+                ticket_draft(JOAO, "1")
+            )
         )
     assert not refused.value.retryable and "HTTP 401 Invalid token!" in str(refused.value)
     wrong_group = ZammadHelpdesk(server.url, API_TOKEN, "Suporte", Timeouts(5.0))
     with pytest.raises(ConnectorError) as rejected:
-        asyncio.run(wrong_group.open_ticket(draft("1")))
+        asyncio.run(wrong_group.open_ticket(ticket_draft(JOAO, "1")))
     assert not rejected.value.retryable and "HTTP 422" in str(rejected.value)
     assert state.tickets == {}
 

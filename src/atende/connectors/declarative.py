@@ -18,6 +18,7 @@ import contextlib
 import os
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -180,24 +181,38 @@ def _jsonpath(path: str) -> Any:
     return parse_jsonpath(path if path.startswith("$") else f"$.{path}")
 
 
+def read_yaml(path: Path, variable: str) -> Any:
+    """A connector file's content; SettingsError naming ``variable`` when it cannot be read."""
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise SettingsError(f"{variable}: cannot read {path}: {exc}") from None
+
+
+@contextlib.contextmanager
+def file_errors(path: Path, variable: str, *errors: type[Exception]) -> Iterator[None]:
+    """Turn what is wrong in a connector file into one SettingsError line naming
+    ``variable``: the place of a validation error, or the ``errors`` given."""
+    try:
+        yield
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise SettingsError(f"{variable}: {path}: {where}: {first['msg']}") from None
+    except (TemplateError, *errors) as exc:
+        raise SettingsError(f"{variable}: {path}: {type(exc).__name__}: {exc}") from None
+
+
 def load_spec(path: Path, variable: str) -> ConnectorSpec:
     """Read and check a connector file; SettingsError names ``variable`` and what is wrong."""
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = read_yaml(path, variable)
+    with file_errors(path, variable, JsonPathParserError, JsonPathLexerError):
         spec = ConnectorSpec.model_validate(raw)
         _check_templates(raw)
         for operation in _operations(spec):
             for extracted in [*operation.fields.values(), operation.found_when or "$"]:
                 _jsonpath(extracted)
         spec.base_url = str(render(spec.base_url, {"env": dict(os.environ)}))
-    except (OSError, yaml.YAMLError) as exc:
-        raise SettingsError(f"{variable}: cannot read {path}: {exc}") from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise SettingsError(f"{variable}: {path}: {where}: {first['msg']}") from None
-    except (TemplateError, JsonPathParserError, JsonPathLexerError) as exc:
-        raise SettingsError(f"{variable}: {path}: {type(exc).__name__}: {exc}") from None
     return spec
 
 

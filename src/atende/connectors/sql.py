@@ -25,14 +25,11 @@ import os
 import re
 from pathlib import Path
 
-import yaml
-from jinja2 import TemplateError
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from atende.config import SettingsError
-from atende.connectors.declarative import render
+from atende.connectors.declarative import file_errors, read_yaml, render
 from atende.connectors.http_base import Timeouts
 from atende.connectors.ports import ConnectorError, DirectoryEntry, LookupField, NotSupported
 from atende.db.engine import normalize_url
@@ -118,17 +115,9 @@ def read_only(connection: Connection) -> None:
 
 
 def load_sql_directory(path: Path, timeouts: Timeouts) -> SqlDirectory:
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = read_yaml(path, VARIABLE)
+    with file_errors(path, VARIABLE, SQLAlchemyError, ValueError):
         spec = SqlDirectorySpec.model_validate(raw)
         url = str(render(spec.url, {"env": dict(os.environ)}))
         engine = create_engine(normalize_url(url), pool_pre_ping=True)
-    except (OSError, yaml.YAMLError) as exc:
-        raise SettingsError(f"{VARIABLE}: cannot read {path}: {exc}") from None
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        raise SettingsError(f"{VARIABLE}: {path}: {where}: {first['msg']}") from None
-    except (TemplateError, SQLAlchemyError, ValueError) as exc:
-        raise SettingsError(f"{VARIABLE}: {path}: {type(exc).__name__}: {exc}") from None
     return SqlDirectory(engine, dict(spec.queries), timeouts)
