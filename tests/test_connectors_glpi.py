@@ -14,7 +14,7 @@ from atende.connectors.ports import ConnectorError, DirectoryEntry
 from atende.demo import load_demo_people
 from atende.domain.ticket_status import TicketStatus
 from atende.services.bundle import Services
-from atende.services.tickets import TicketFilter
+from atende.services.tickets import NewTicket, TicketFilter
 from connector_samples import spoken, ticket_draft
 from fakes.glpi import APP_TOKEN, USER_TOKEN, GlpiState, glpi_app
 from fakes.http_fake import FakeServer
@@ -173,11 +173,36 @@ def test_status_falls_back_to_our_record_while_glpi_is_down(
 ) -> None:
     state, server = glpi
     services = glpi_services(make_services, server)
-    from atende.services.tickets import NewTicket
-
     ticket, _ = services.tickets.open(NewTicket(person_code="1001", item_id=10), "test")
     asyncio.run(services.connectors.push_due())
     state.tickets[1]["status"] = 2
     server.stop()
     answer = asyncio.run(services.connectors.status(services.tickets.get(ticket.protocol)))
     assert (answer.status, answer.external_number) == (TicketStatus.OPEN, "1")
+
+
+def test_the_push_loop_sends_a_new_ticket_when_woken_not_at_its_next_round(
+    make_services: Callable[..., Services], glpi
+) -> None:
+    state, server = glpi
+    services = glpi_services(make_services, server)
+    connectors = services.connectors
+
+    async def scenario() -> str | None:
+        loop = asyncio.create_task(connectors.run(interval=3600))  # as atende serve runs it
+        await asyncio.sleep(0)  # its first (empty) round
+        ticket, _ = await asyncio.to_thread(
+            services.tickets.open, NewTicket(person_code="1001", item_id=10), "test"
+        )
+        connectors.push_soon()  # what the phone flow does after opening a ticket
+        for _ in range(500):
+            link = await asyncio.to_thread(connectors.link_of, ticket.id)
+            if link is not None and link.state == "linked":
+                break
+            await asyncio.sleep(0.01)
+        loop.cancel()
+        await connectors.close()
+        return link.external_id if link else None
+
+    assert asyncio.run(scenario()) == "1"
+    assert len(state.killed) == 1  # close() ends the GLPI session
