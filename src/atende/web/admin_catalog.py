@@ -4,15 +4,14 @@ another key, remove). The phone flow reads the catalog at each call, so the next
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
 from atende.services.catalog import CatalogService
-from atende.services.errors import ServiceError
 from atende.web.security import Admin, FormAdmin, services_of
-from atende.web.templating import done, error_text, render
+from atende.web.templating import after_form, render
 
 router = APIRouter(prefix="/admin/catalog", include_in_schema=False)
 
@@ -31,11 +30,35 @@ def _page(request: Request, error: str = "", status: int = 200) -> Response:
 
 
 def _apply(request: Request, change: Callable[[CatalogService], object]) -> Response:
-    try:
-        change(services_of(request).catalog)
-    except ServiceError as exc:
-        return _page(request, error_text(request, exc), exc.status)
-    return done(PAGE, "catalog_saved")
+    catalog = services_of(request).catalog
+    return after_form(
+        request,
+        lambda: change(catalog),
+        lambda error, status: _page(request, error, status),
+        PAGE,
+        "catalog_saved",
+    )
+
+
+def _save(
+    request: Request,
+    kind: Literal["category", "item"],
+    entry_id: int,
+    fields: tuple[str | None, str | None, str | None],
+) -> Response:
+    """Rename and/or give another key; the entry holding that key takes the old one."""
+    key, name, prompt = (_blank_to_none(value) for value in fields)
+
+    def change(catalog: CatalogService) -> None:
+        if kind == "category":
+            get, move, update = catalog.category, catalog.move_category, catalog.update_category
+        else:
+            get, move, update = catalog.item, catalog.move_item, catalog.update_item
+        if key and key != get(entry_id).key:
+            move(entry_id, key)
+        update(entry_id, key=None, name=name, prompt=prompt)
+
+    return _apply(request, change)
 
 
 def _blank_to_none(value: str | None) -> str | None:
@@ -65,14 +88,7 @@ def save_category(
     name: OptionalText = None,
     prompt: OptionalText = None,
 ) -> Response:
-    def change(catalog: CatalogService) -> None:
-        if key and key.strip() != catalog.category(category_id).key:
-            catalog.move_category(category_id, key.strip())
-        catalog.update_category(
-            category_id, key=None, name=_blank_to_none(name), prompt=_blank_to_none(prompt)
-        )
-
-    return _apply(request, change)
+    return _save(request, "category", category_id, (key, name, prompt))
 
 
 @router.post("/categories/{category_id}/delete")
@@ -104,14 +120,7 @@ def save_item(
     name: OptionalText = None,
     prompt: OptionalText = None,
 ) -> Response:
-    def change(catalog: CatalogService) -> None:
-        if key and key.strip() != catalog.item(item_id).key:
-            catalog.move_item(item_id, key.strip())
-        catalog.update_item(
-            item_id, key=None, name=_blank_to_none(name), prompt=_blank_to_none(prompt)
-        )
-
-    return _apply(request, change)
+    return _save(request, "item", item_id, (key, name, prompt))
 
 
 @router.post("/items/{item_id}/delete")

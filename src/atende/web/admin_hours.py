@@ -12,11 +12,10 @@ from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
 from atende.domain.business_hours import DAY_NAMES, Interval, parse_hours
-from atende.services.errors import ServiceError
 from atende.services.site_settings import HOURS, PUBLIC_HOLIDAYS, SiteSettingsService
 from atende.web.queries import parse_day
 from atende.web.security import Admin, FormAdmin, actor, services_of
-from atende.web.templating import done, error_text, render
+from atende.web.templating import after_form, render
 from atende.web.texts import web_text
 
 router = APIRouter(prefix="/admin/hours", include_in_schema=False)
@@ -58,11 +57,14 @@ def _page(
 
 
 def _apply(request: Request, change: Callable[[SiteSettingsService], object]) -> Response:
-    try:
-        change(services_of(request).site)
-    except ServiceError as exc:
-        return _page(request, error_text(request, exc), exc.status)
-    return done(PAGE, "hours_saved")
+    site = services_of(request).site
+    return after_form(
+        request,
+        lambda: change(site),
+        lambda error, status: _page(request, error, status),
+        PAGE,
+        "hours_saved",
+    )
 
 
 @router.get("")

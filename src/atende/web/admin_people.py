@@ -4,17 +4,17 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
-from atende.services.errors import ServiceError
 from atende.services.people import PersonData
 from atende.web.queries import people
 from atende.web.security import Admin, FormAdmin, services_of
-from atende.web.templating import done, error_text, render
+from atende.web.templating import after_form, render
 from atende.web.texts import web_text
 
 router = APIRouter(prefix="/admin/people", include_in_schema=False)
@@ -46,6 +46,16 @@ def _page(
     )
 
 
+def _apply(request: Request, action: Callable[[], object]) -> Response:
+    return after_form(
+        request,
+        action,
+        lambda error, status: _page(request, error=error, status=status),
+        PAGE,
+        "person_saved",
+    )
+
+
 @router.get("")
 def people_page(request: Request, member: Admin) -> Response:
     return _page(request)
@@ -72,11 +82,7 @@ def add_person(
         card_number=card_number.strip(),
         cpf=cpf.strip(),
     )
-    try:
-        services_of(request).people.create(data)
-    except ServiceError as exc:
-        return _page(request, error=error_text(request, exc), status=exc.status)
-    return done(PAGE, "person_saved")
+    return _apply(request, lambda: services_of(request).people.create(data))
 
 
 @router.post("/import")
@@ -101,8 +107,6 @@ async def import_people(request: Request, member: FormAdmin, file: UploadFile) -
 def set_active(
     request: Request, code: str, member: FormAdmin, active: Annotated[bool, Form()] = False
 ) -> Response:
-    try:
-        services_of(request).people.update(code, PersonData(active=active))
-    except ServiceError as exc:
-        return _page(request, error=error_text(request, exc), status=exc.status)
-    return done(PAGE, "person_saved")
+    return _apply(
+        request, lambda: services_of(request).people.update(code, PersonData(active=active))
+    )

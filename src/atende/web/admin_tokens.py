@@ -11,7 +11,7 @@ from starlette.responses import Response
 from atende.services.errors import ServiceError
 from atende.services.tokens import SCOPES
 from atende.web.security import Admin, FormAdmin, services_of
-from atende.web.templating import done, error_text, render
+from atende.web.templating import after_form, error_text, render
 from atende.web.texts import web_text
 
 router = APIRouter(prefix="/admin/tokens", include_in_schema=False)
@@ -63,8 +63,10 @@ def create_token(
 
 @router.post("/{token_id}/revoke")
 def revoke_token(request: Request, token_id: int, member: FormAdmin) -> Response:
-    try:
-        services_of(request).tokens.revoke(token_id)
-    except ServiceError as exc:
-        return _page(request, error=error_text(request, exc), status=exc.status)
-    return done(PAGE, "saved")
+    return after_form(
+        request,
+        lambda: services_of(request).tokens.revoke(token_id),
+        lambda error, status: _page(request, error=error, status=status),
+        PAGE,
+        "saved",
+    )

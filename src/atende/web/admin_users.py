@@ -11,7 +11,7 @@ from starlette.responses import Response
 from atende.services.errors import ServiceError
 from atende.services.users import Role
 from atende.web.security import Admin, FormAdmin, services_of
-from atende.web.templating import done, error_text, render
+from atende.web.templating import after_form, error_text, render
 from atende.web.texts import web_text
 
 router = APIRouter(prefix="/admin/users", include_in_schema=False)
@@ -43,11 +43,13 @@ def add_user(
     password: Field = "",
     role: Field = Role.TECHNICIAN.value,
 ) -> Response:
-    try:
-        services_of(request).users.create(username, name, password, role)
-    except ServiceError as exc:
-        return _page(request, error_text(request, exc), exc.status)
-    return done(PAGE, "user_saved")
+    return after_form(
+        request,
+        lambda: services_of(request).users.create(username, name, password, role),
+        lambda error, status: _page(request, error, status),
+        PAGE,
+        "user_saved",
+    )
 
 
 @router.post("/{user_id}")
@@ -62,15 +64,20 @@ def update_user(
     users = services_of(request).users
     try:
         target = users.get(user_id)
-        losing_admin = (
-            target.role == Role.ADMIN
-            and target.active
-            and ((role is not None and role != Role.ADMIN) or active is False)
-        )
-        if losing_admin and users.count_admins() <= 1:
-            language = services_of(request).runtime.settings.language
-            return _page(request, web_text("error_last_admin", language), 409)
-        users.update(user_id, role=role, active=active, password=password or None)
     except ServiceError as exc:
         return _page(request, error_text(request, exc), exc.status)
-    return done(PAGE, "user_saved")
+    losing_admin = (
+        target.role == Role.ADMIN
+        and target.active
+        and ((role is not None and role != Role.ADMIN) or active is False)
+    )
+    if losing_admin and users.count_admins() <= 1:
+        language = services_of(request).runtime.settings.language
+        return _page(request, web_text("error_last_admin", language), 409)
+    return after_form(
+        request,
+        lambda: users.update(user_id, role=role, active=active, password=password or None),
+        lambda error, status: _page(request, error, status),
+        PAGE,
+        "user_saved",
+    )

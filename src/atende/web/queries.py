@@ -8,12 +8,16 @@ shared with the phone flow. Dates are local calendar days in ``ATENDE_TIMEZONE``
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute
 
 from atende.db.models import Call, Item, Message, Person, Ticket
 from atende.runtime import Runtime
+
+Q = TypeVar("Q", bound=Select[Any])
 
 PAGE = 100
 
@@ -30,17 +34,21 @@ def parse_id(value: str | None) -> int | None:
     return int(value) if value and value.isdigit() else None
 
 
-def _day_bounds(
-    runtime: Runtime, first: date | None, last: date | None
-) -> tuple[datetime | None, datetime | None]:
-    """UTC instants where local day ``first`` starts and the day after ``last`` starts."""
-    start = datetime.combine(first, time(), runtime.zone).astimezone(UTC) if first else None
-    end = (
-        datetime.combine(last + timedelta(days=1), time(), runtime.zone).astimezone(UTC)
-        if last
-        else None
-    )
-    return start, end
+def _within(
+    query: Q,
+    column: InstrumentedAttribute[datetime],
+    runtime: Runtime,
+    first: date | None,
+    last: date | None,
+) -> Q:
+    """``query`` limited to rows whose ``column`` falls from local day ``first`` to ``last``."""
+    if first:
+        query = query.where(column >= datetime.combine(first, time(), runtime.zone))
+    if last:
+        query = query.where(
+            column < datetime.combine(last + timedelta(days=1), time(), runtime.zone)
+        )
+    return query
 
 
 @dataclass(frozen=True)
@@ -71,11 +79,7 @@ class TicketQuery:
             query = query.where(Person.code == self.person_code)
         if self.channel:
             query = query.where(Ticket.channel == self.channel)
-        start, end = _day_bounds(runtime, self.first_day, self.last_day)
-        if start is not None:
-            query = query.where(Ticket.created_at >= start)
-        if end is not None:
-            query = query.where(Ticket.created_at < end)
+        query = _within(query, Ticket.created_at, runtime, self.first_day, self.last_day)
         words = self.search.strip()
         if words:
             digits = "".join(ch for ch in words if ch.isdigit())
@@ -127,11 +131,7 @@ class CallQuery:
             query = query.where(Call.outcome == self.outcome)
         if self.caller:
             query = query.where(Call.caller_id.contains(self.caller, autoescape=True))
-        start, end = _day_bounds(runtime, self.first_day, self.last_day)
-        if start is not None:
-            query = query.where(Call.started_at >= start)
-        if end is not None:
-            query = query.where(Call.started_at < end)
+        query = _within(query, Call.started_at, runtime, self.first_day, self.last_day)
         with runtime.sessions() as session:
             return [(call, person) for call, person in session.execute(query).unique()]
 

@@ -3,13 +3,14 @@ formats in the installation's time zone, and the helpers every page needs."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
-from starlette.responses import HTMLResponse, RedirectResponse
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from atende import __version__
 from atende.domain.identity import mask
@@ -46,6 +47,22 @@ def done(url: str, notice: str) -> RedirectResponse:
     """After a form that worked: back to a page (POST-redirect-GET) that shows ``notice``."""
     separator = "&" if "?" in url else "?"
     return RedirectResponse(f"{url}{separator}done={notice}", status_code=303)
+
+
+def after_form(
+    request: Request,
+    action: Callable[[], object],
+    again: Callable[[str, int], Response],
+    back: str,
+    notice: str,
+) -> Response:
+    """Run a form's ``action``: when it worked, back to ``back`` showing ``notice``; when the
+    service refused it, the form's page ``again`` with the reason (and the error's status)."""
+    try:
+        action()
+    except ServiceError as exc:
+        return again(error_text(request, exc), exc.status)
+    return done(back, notice)
 
 
 def error_text(request: Request, exc: ServiceError) -> str:
