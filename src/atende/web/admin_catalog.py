@@ -34,7 +34,7 @@ def _apply(request: Request, change: Callable[[CatalogService], object]) -> Resp
     return after_form(
         request,
         lambda: change(catalog),
-        lambda error, status: _page(request, error, status),
+        _page,
         PAGE,
         "catalog_saved",
     )

@@ -61,7 +61,7 @@ def _apply(request: Request, change: Callable[[SiteSettingsService], object]) ->
     return after_form(
         request,
         lambda: change(site),
-        lambda error, status: _page(request, error, status),
+        _page,
         PAGE,
         "hours_saved",
     )

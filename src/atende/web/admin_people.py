@@ -50,7 +50,7 @@ def _apply(request: Request, action: Callable[[], object]) -> Response:
     return after_form(
         request,
         action,
-        lambda error, status: _page(request, error=error, status=status),
+        _page,
         PAGE,
         "person_saved",
     )

@@ -66,7 +66,7 @@ def revoke_token(request: Request, token_id: int, member: FormAdmin) -> Response
     return after_form(
         request,
         lambda: services_of(request).tokens.revoke(token_id),
-        lambda error, status: _page(request, error=error, status=status),
+        _page,
         PAGE,
         "saved",
     )

@@ -46,7 +46,7 @@ def add_user(
     return after_form(
         request,
         lambda: services_of(request).users.create(username, name, password, role),
-        lambda error, status: _page(request, error, status),
+        _page,
         PAGE,
         "user_saved",
     )
@@ -77,7 +77,7 @@ def update_user(
     return after_form(
         request,
         lambda: users.update(user_id, role=role, active=active, password=password or None),
-        lambda error, status: _page(request, error, status),
+        _page,
         PAGE,
         "user_saved",
     )

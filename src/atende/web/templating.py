@@ -52,16 +52,17 @@ def done(url: str, notice: str) -> RedirectResponse:
 def after_form(
     request: Request,
     action: Callable[[], object],
-    again: Callable[[str, int], Response],
+    again: Callable[..., Response],
     back: str,
     notice: str,
 ) -> Response:
     """Run a form's ``action``: when it worked, back to ``back`` showing ``notice``; when the
-    service refused it, the form's page ``again`` with the reason (and the error's status)."""
+    service refused it, the form's page ``again(request, error=..., status=...)`` with the
+    reason and the error's status."""
     try:
         action()
     except ServiceError as exc:
-        return again(error_text(request, exc), exc.status)
+        return again(request, error=error_text(request, exc), status=exc.status)
     return done(back, notice)
 
 
