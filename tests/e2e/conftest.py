@@ -26,8 +26,10 @@ CHROMIUM_ARGS = [
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def browser() -> Iterator[object]:
+    # Per test, not per session: Playwright's sync API holds an event loop in this thread
+    # while it runs, and the other tests' asyncio.run() must find none.
     from playwright.sync_api import sync_playwright
 
     if not Path(CHROMIUM).exists():

@@ -9,10 +9,12 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from atende.domain.business_hours import DAY_NAMES, Interval, parse_hours
 from atende.services.site_settings import HOURS, PUBLIC_HOLIDAYS, SiteSettingsService
+from atende.services.users import SignedIn
 from atende.web.queries import parse_day
 from atende.web.security import Admin, FormAdmin, actor, services_of
 from atende.web.templating import after_form, render
@@ -76,8 +78,12 @@ def hours_page(request: Request, member: Admin) -> Response:
 async def save_hours(request: Request, member: FormAdmin) -> Response:
     """Seven fields (``day0``..``day6``, Monday first) of ``HH:MM-HH:MM`` lists."""
     form = await request.form()
-    language = services_of(request).runtime.settings.language
     typed = {n: str(form.get(f"day{n}", "")).strip() for n in range(len(DAY_NAMES))}
+    return await run_in_threadpool(_save_week, request, member, typed)  # database work
+
+
+def _save_week(request: Request, member: SignedIn, typed: dict[int, str]) -> Response:
+    language = services_of(request).runtime.settings.language
     groups = []
     for n, intervals in typed.items():
         if not intervals:

@@ -92,15 +92,15 @@ async def import_people(request: Request, member: FormAdmin, file: UploadFile) -
     try:
         stream = io.StringIO(raw.decode("utf-8-sig"), newline="")
     except UnicodeDecodeError:
-        detail = "UTF-8"
-        return _page(request, error=web_text("error_generic", language, detail=detail), status=422)
+        error = web_text("error_generic", language, detail="UTF-8")
+        return await run_in_threadpool(_page, request, error=error, status=422)
     created, updated, errors = await run_in_threadpool(
         services_of(request).people.import_csv, stream
     )
     summary = web_text(
         "people_imported", language, created=created, updated=updated, rejected=len(errors)
     )
-    return _page(request, imported=summary, rejected=errors)
+    return await run_in_threadpool(_page, request, imported=summary, rejected=errors)
 
 
 @router.post("/{code}/active")
