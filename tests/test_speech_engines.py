@@ -15,7 +15,14 @@ from prometheus_client import REGISTRY
 from atende.config import Settings, SettingsError, load_settings
 from atende.demo import load_demo_people
 from atende.services.bundle import Services
-from atende.speech import AudioCache, EspeakEngine, SpeechChain, SpeechError, speech_engine
+from atende.speech import (
+    AudioCache,
+    EspeakEngine,
+    SpeechChain,
+    SpeechError,
+    audio_cache,
+    speech_engine,
+)
 from atende.speech.piper import PiperEngine
 from atende.speech.polly import PollyEngine
 from fakes import polly
@@ -193,20 +200,18 @@ def test_fallback_audio_is_cached_under_the_engine_that_spoke(polly_fake, tmp_pa
 
 
 def test_a_call_hears_names_from_the_first_engine_that_answers(
-    make_services: Callable[..., Services], polly_fake
+    make_services: Callable[..., Services], polly_fake, tmp_path: Path
 ) -> None:
     state, server = polly_fake
     services = make_services(
+        sounds_dir=tmp_path / "sounds",  # nothing said by an earlier test
         tts="polly,espeak",
         polly_region=polly.REGION,
         polly_endpoint_url=server.url,
         otp="never",
     )
     load_demo_people(services.people)
-
-    cache = AudioCache(
-        services.runtime.settings.sounds_dir or Path(), speech_engine(services.runtime.settings)
-    )
+    cache = audio_cache(services.runtime.settings)
     polly_voice, espeak = cache.chain.engines
 
     def call(code: str) -> None:
