@@ -120,8 +120,12 @@ def test_polly_without_a_region_stops_startup(
     for variable in ("AWS_REGION", "AWS_DEFAULT_REGION"):
         monkeypatch.delenv(variable, raising=False)
     monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
-    with pytest.raises(SettingsError, match="ATENDE_POLLY_REGION"):
-        speech_engine(Settings(data_dir=tmp_path, tts="polly"))
+    with pytest.raises(SettingsError, match=r"ATENDE_POLLY_REGION: .*sa-east-1"):
+        load_settings(data_dir=tmp_path, tts="polly")
+    with pytest.raises(SettingsError, match="ATENDE_POLLY_REGION"):  # built by other means
+        PollyEngine("Camila")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", polly.REGION)
+    assert load_settings(data_dir=tmp_path, tts="polly").polly_region is None  # the chain's
 
 
 # Piper
@@ -149,8 +153,10 @@ def test_piper_settings_are_checked_at_startup(tmp_path: Path) -> None:
         load_settings(data_dir=tmp_path, tts="piper", piper_model=tmp_path / "missing.onnx")
     lonely = tmp_path / "voice.onnx"
     lonely.write_bytes(b"onnx")
-    with pytest.raises(SettingsError, match=r"voice.onnx.json is missing"):
-        speech_engine(Settings(data_dir=tmp_path, tts="piper", piper_model=lonely))
+    with pytest.raises(SettingsError, match=r"voice.onnx.json must be beside it"):
+        load_settings(data_dir=tmp_path, tts="piper", piper_model=lonely)
+    with pytest.raises(SettingsError, match=r"voice.onnx.json is missing"):  # other means
+        PiperEngine(lonely)
 
 
 def test_a_broken_model_fails_the_text_and_the_chain_speaks_on(tmp_path: Path) -> None:

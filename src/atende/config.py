@@ -7,6 +7,7 @@ Every part of the product takes its settings from here, so an integrator has one
 
 from __future__ import annotations
 
+import importlib.util
 import ipaddress
 import os
 from collections.abc import Mapping
@@ -111,7 +112,7 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     smtp_from: str | None = Field(None, validate_default=True)
     polly_voice: Literal["Camila", "Vitoria", "Thiago"] = "Camila"
-    polly_region: str | None = None  # else the AWS chain's (AWS_REGION, ~/.aws/config)
+    polly_region: str | None = Field(None, validate_default=True)  # else AWS_DEFAULT_REGION, ~/.aws
     polly_endpoint_url: str | None = None
     piper_model: Path | None = Field(None, validate_default=True)
     speech_timeout: float = Field(5.0, gt=0)
@@ -213,6 +214,21 @@ class Settings(BaseSettings):
             raise ValueError("needed when ATENDE_TTS names piper: a voice's .onnx file")
         if value is not None and not value.is_file():
             raise ValueError("no such file")
+        if value is not None and not Path(f"{value}.json").is_file():
+            raise ValueError(f"the voice's {value.name}.json must be beside it")
+        if "piper" in chain and importlib.util.find_spec("piper") is None:
+            raise ValueError("piper needs its packages: pip install 'atende[piper]'")
+        return value
+
+    @field_validator("polly_region")
+    @classmethod
+    def _polly_region(cls, value: str | None, info: ValidationInfo) -> str | None:
+        chain = [name.strip() for name in str(info.data.get("tts", "")).split(",")]
+        if value is None and "polly" in chain:
+            import botocore.session  # only when Polly is used
+
+            if not botocore.session.get_session().get_config_variable("region"):
+                raise ValueError("needed by polly when the AWS chain has none (e.g. sa-east-1)")
         return value
 
     @classmethod

@@ -42,7 +42,7 @@ class PollyEngine:
             self.client = session.client("polly", endpoint_url=endpoint_url, config=config)
         except NoRegionError:
             raise SettingsError(
-                "ATENDE_POLLY_REGION: no AWS region set (e.g. sa-east-1), nor AWS_REGION"
+                "ATENDE_POLLY_REGION: no AWS region set (e.g. sa-east-1), nor AWS_DEFAULT_REGION"
             ) from None
 
     @classmethod
