@@ -201,7 +201,7 @@ class Settings(BaseSettings):
     @classmethod
     def _channel_setting(cls, value: str | None, info: ValidationInfo) -> str | None:
         channel = MESSAGING_SETTINGS[str(info.field_name)]
-        chain = [name.strip() for name in str(info.data.get("messaging", "")).split(",")]
+        chain = chain_names(str(info.data.get("messaging", "")))
         if not value and channel in chain:
             raise ValueError(f"needed when ATENDE_MESSAGING names {channel}")
         return value
@@ -209,7 +209,7 @@ class Settings(BaseSettings):
     @field_validator("piper_model")
     @classmethod
     def _piper_model(cls, value: Path | None, info: ValidationInfo) -> Path | None:
-        chain = [name.strip() for name in str(info.data.get("tts", "")).split(",")]
+        chain = chain_names(str(info.data.get("tts", "")))
         if value is None and "piper" in chain:
             raise ValueError("needed when ATENDE_TTS names piper: a voice's .onnx file")
         if value is not None and not value.is_file():
@@ -223,7 +223,7 @@ class Settings(BaseSettings):
     @field_validator("polly_region")
     @classmethod
     def _polly_region(cls, value: str | None, info: ValidationInfo) -> str | None:
-        chain = [name.strip() for name in str(info.data.get("tts", "")).split(",")]
+        chain = chain_names(str(info.data.get("tts", "")))
         if value is None and "polly" in chain:
             import botocore.session  # only when Polly is used
 
@@ -293,10 +293,15 @@ def key_values(value: str) -> dict[str, str]:
     return pairs
 
 
+def chain_names(value: str) -> list[str]:
+    """The names of a comma-separated fallback chain setting, in order, blanks dropped."""
+    return [name.strip() for name in value.split(",") if name.strip()]
+
+
 def named_chain(variable: str, value: str, known: Mapping[str, T]) -> list[T]:
     """The entries of a comma-separated fallback chain setting (``ATENDE_TTS=polly,espeak``),
     first preferred; an empty or unknown name stops startup naming the variable."""
-    names = [name.strip() for name in value.split(",") if name.strip()]
+    names = chain_names(value)
     choices = ", ".join(known)
     if not names:
         raise SettingsError(f"{variable}: name at least one of {choices}")

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from atende.config import Settings, named_chain
+from atende.config import Settings, chain_names, named_chain
 from atende.messaging.messenger import Messenger
 from atende.messaging.outbox import OutboxChannel
 from atende.messaging.port import (
@@ -51,7 +51,7 @@ CHANNELS: dict[str, Callable[[Settings], MessageChannel]] = {
 def channel_names(settings: Settings) -> list[str]:
     """The names in ``ATENDE_MESSAGING``, checked, first preferred."""
     named_chain("ATENDE_MESSAGING", settings.messaging, CHANNELS)
-    return [name.strip() for name in settings.messaging.split(",") if name.strip()]
+    return chain_names(settings.messaging)
 
 
 def message_channels(settings: Settings) -> list[MessageChannel]:
