@@ -221,8 +221,9 @@ class OneTimeCodes:
 
     def _check(self, row: OneTimeCode | None, code: str, now: datetime) -> VerifyResult:
         refusal = _refusal(row, now)
-        if refusal is not None or row is None:
-            return refusal or VerifyResult(VerifyStatus.NONE)
+        if refusal is not None:
+            return refusal
+        assert row is not None  # a missing row is a refusal
         return _record(row, code_matches(self._key, row.person_id, code, row.code_hash), now)
 
     def purge_expired(self, now: datetime | None = None) -> int:
