@@ -54,13 +54,18 @@ def running_atende(data_dir: Path, **env: str) -> Iterator[tuple[str, str]]:
                 break
         assert token, "the first start prints an admin token"
         url = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                if httpx.get(f"{url}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
+        deadline = time.monotonic() + 30
+        while not _healthy(url):
+            assert time.monotonic() < deadline, "atende serve did not become healthy in 30 s"
+            time.sleep(0.05)
         yield url, token
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def _healthy(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz").status_code == 200
+    except httpx.TransportError:
+        return False
