@@ -12,7 +12,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
+from atende.db.models import Message
 from atende.demo import load_demo_people
 from atende.domain.ticket_status import TicketStatus
 from atende.services.bundle import Services
@@ -76,6 +78,9 @@ def test_open_ticket_with_code_and_one_time_code(make_services: MakeServices) ->
     assert [m["kind"] for m in messages] == ["otp", "protocol"]
     assert messages[0]["to"] == "+5545999990001"
     assert ticket.protocol in messages[1]["text"]
+    with services.runtime.sessions() as session:  # shown on the ticket's page
+        linked = session.scalars(select(Message.kind).where(Message.ticket_id == ticket.id))
+        assert list(linked) == ["protocol"]
     call = services.calls.get(fake.uniqueid)
     assert call.outcome == "ticket_opened" and call.ended_at is not None
     steps = [e.step for e in call.events]

@@ -361,14 +361,15 @@ class UraFlow:
             self.step("protocol_repeated")
 
     async def notify_protocol(self, person: Person, ticket: Ticket) -> None:
-        if not person.phone:
+        address = person.phone or person.email
+        if not address:
             return
         message = OutgoingMessage(
-            to=person.phone,
+            to=address,
             text=self.t("protocol_message", item=ticket.item.name, protocol=ticket.protocol),
             kind="protocol",
         )
-        await self.deps.messenger.enqueue(message, person.id)
+        await self.deps.messenger.enqueue(message, person.id, ticket_id=ticket.id)
 
     # -- 2: ticket status -----------------------------------------------------------------
 
