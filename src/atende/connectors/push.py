@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from atende.connectors.breaker import CircuitBreaker
@@ -30,6 +30,7 @@ from atende.connectors.ports import (
     Helpdesk,
     TicketDraft,
 )
+from atende.db.claims import claim_due
 from atende.db.models import ExternalTicket, Person, Ticket
 
 log = logging.getLogger(__name__)
@@ -141,26 +142,10 @@ class TicketPusher:
         now = self.clock()
         claimed: list[Claimed] = []
         with self.sessions.begin() as session:
-            rows = session.scalars(
-                select(ExternalTicket)
-                .where(ExternalTicket.state == PENDING, ExternalTicket.next_attempt_at <= now)
-                .order_by(ExternalTicket.next_attempt_at, ExternalTicket.id)
-                .limit(limit)
-            ).all()
-            for row in rows:
-                taken = session.execute(
-                    update(ExternalTicket)
-                    .where(
-                        ExternalTicket.id == row.id,
-                        ExternalTicket.state == PENDING,
-                        ExternalTicket.attempts == row.attempts,
-                    )
-                    .values(attempts=row.attempts + 1, next_attempt_at=now + LEASE)
-                    .execution_options(synchronize_session=False)
-                )
-                if taken.rowcount == 1:
-                    ticket = session.get_one(Ticket, row.ticket_id)
-                    claimed.append(Claimed(row.id, row.attempts + 1, self.draft(ticket, row)))
+            waiting = ExternalTicket.state == PENDING
+            for row, attempts in claim_due(session, ExternalTicket, waiting, now, LEASE, limit):
+                ticket = session.get_one(Ticket, row.ticket_id)
+                claimed.append(Claimed(row.id, attempts, self.draft(ticket, row)))
         return claimed
 
     def draft(self, ticket: Ticket, row: ExternalTicket) -> TicketDraft:

@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
+from atende.db.claims import claim_due
 from atende.db.models import Message, Person, utcnow
 from atende.domain.identity import mask
 from atende.messaging.port import (
@@ -265,27 +266,8 @@ class Messenger:
         now = self.clock()
         claimed: list[_Claimed] = []
         with self.sessions.begin() as session:
-            due = session.scalars(
-                select(Message)
-                .where(Message.status == QUEUED, Message.next_attempt_at <= now)
-                .order_by(Message.next_attempt_at)
-                .limit(limit)
-            ).all()
-            for row in due:
-                # Another process may have claimed the row since the select: the attempt count
-                # is the version that tells.
-                taken = session.execute(
-                    update(Message)
-                    .where(
-                        Message.id == row.id,
-                        Message.status == QUEUED,
-                        Message.attempts == row.attempts,
-                    )
-                    .values(attempts=row.attempts + 1, next_attempt_at=now + self.lease)
-                    .execution_options(synchronize_session=False)
-                )
-                if taken.rowcount != 1:
-                    continue
+            waiting = Message.status == QUEUED
+            for row, attempts in claim_due(session, Message, waiting, now, self.lease, limit):
                 person = session.get(Person, row.person_id) if row.person_id else None
                 address = _address(person, row.recipient)
                 message = None
@@ -297,7 +279,7 @@ class Messenger:
                         template=row.template,
                         fields=dict(row.template_fields or {}),
                     )
-                claimed.append(_Claimed(row.id, row.attempts + 1, message))
+                claimed.append(_Claimed(row.id, attempts, message))
         return claimed
 
 
