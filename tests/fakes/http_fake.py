@@ -4,11 +4,10 @@ on the same port (an outage, as a client sees it: connection refused, then answe
 from __future__ import annotations
 
 import socket
-import threading
-import time
+from contextlib import ExitStack
 from types import TracebackType
 
-import uvicorn
+from live_server import serve
 
 
 def free_port() -> int:
@@ -21,38 +20,22 @@ class FakeServer:
     def __init__(self, app: object) -> None:
         self.app = app
         self.port = free_port()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self._sock: socket.socket | None = None
+        self._serving: ExitStack | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def start(self) -> FakeServer:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", self.port))
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off")
-        server = uvicorn.Server(config)
-        thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-        thread.start()
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("the fake server did not start")
-            time.sleep(0.005)
-        self._server, self._thread, self._sock = server, thread, sock
+        serving = ExitStack()
+        serving.enter_context(serve(self.app, self.port))
+        self._serving = serving
         return self
 
     def stop(self) -> None:
-        if self._server is None:
-            return
-        self._server.should_exit = True
-        assert self._thread is not None and self._sock is not None
-        self._thread.join(timeout=10)
-        self._sock.close()
-        self._server = self._thread = self._sock = None
+        if self._serving is not None:
+            self._serving.close()
+            self._serving = None
 
     def __enter__(self) -> FakeServer:
         return self.start()
