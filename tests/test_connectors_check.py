@@ -30,6 +30,7 @@ def test_check_says_what_works_on_seed_000_api_and_glpi(tmp_path: Path) -> None:
         }
         working = run_atende("connectors", "check", "--code", "1001", **env)
         refused = run_atende("connectors", "check", **{**env, "ATENDE_HELPDESK_TOKEN": "old"})
+    down = run_atende("connectors", "check", **env)  # both stand-ins are stopped now
     assert working.returncode == 0, working.stderr
     assert "ok   directory chamados-web by code: found Maria da Silva (*********01)" in (
         working.stderr
@@ -40,6 +41,8 @@ def test_check_says_what_works_on_seed_000_api_and_glpi(tmp_path: Path) -> None:
     assert "FAIL helpdesk glpi: glpi check: HTTP 401 ERROR_GLPI_LOGIN_USER_TOKEN" in (
         refused.stderr
     )
+    assert down.returncode == 1
+    assert f"FAIL helpdesk glpi: glpi check: cannot reach {glpi.url}" in down.stderr
 
 
 def test_check_on_zammad_and_osticket_and_a_broken_file(tmp_path: Path) -> None:

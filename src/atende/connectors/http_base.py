@@ -75,8 +75,11 @@ class HttpBase:
                 f"{self.name} {operation}: no answer in {timeout:g} s", retryable=True
             ) from None
         except httpx.HTTPError as exc:
+            # The OS's words ("Connection refused"), never the request URL: it may hold a phone.
+            reason = str(exc) or type(exc).__name__
             raise ConnectorError(
-                f"{self.name} {operation}: {type(exc).__name__}", retryable=True
+                f"{self.name} {operation}: cannot reach {self.base_url} ({reason})",
+                retryable=True,
             ) from None
 
     def failure(self, operation: str, response: httpx.Response, detail: str = "") -> ConnectorError:
