@@ -42,7 +42,7 @@ from atende.domain.identity import mask
 from atende.domain.ticket_status import TicketStatus, can_change
 from atende.runtime import Runtime
 from atende.services.errors import Conflict, Invalid, NotFound, ServiceError
-from atende.services.people import PeopleService, PersonData, identify_by_extension
+from atende.services.people import PeopleService, PersonData, sole_active_person
 from atende.services.tickets import TicketService
 
 log = logging.getLogger(__name__)
@@ -123,14 +123,7 @@ class Connectors:
             except NotFound:
                 return None
             return person if person.active else None
-        if field == "extension":
-            return identify_by_extension(self.people.find(extension=value, active_only=True))
-        found = (
-            self.people.find(card_number=value, active_only=True)
-            if field == "card_number"
-            else self.people.find(phone=value, active_only=True)
-        )
-        return found[0] if len(found) == 1 else None
+        return sole_active_person(self.people.find(**{field: value}, active_only=True))
 
     def copy_locally(self, entry: DirectoryEntry) -> Person | None:
         """Create or refresh our copy of a directory's person (whose deactivation here wins)."""

@@ -172,7 +172,8 @@ def _split_extensions(raw: str) -> list[str]:
     return [p for p in raw.replace(";", " ").split() if p]
 
 
-def identify_by_extension(people: Iterable[Person]) -> Person | None:
-    """The one active person an extension belongs to, or None when it is nobody's or shared."""
+def sole_active_person(people: Iterable[Person]) -> Person | None:
+    """The one active person among ``people``, or None when there is none or several (an
+    extension, a phone or a card number that is shared cannot say who calls)."""
     active = [p for p in people if p.active]
     return active[0] if len(active) == 1 else None
