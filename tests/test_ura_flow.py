@@ -18,6 +18,7 @@ from atende.db.models import Message
 from atende.demo import load_demo_people
 from atende.domain.ticket_status import TicketStatus
 from atende.services.bundle import Services
+from atende.services.people import PersonData
 from atende.services.tickets import NewTicket, TicketFilter
 from ura_harness import HANGUP, ScriptedCaller, call_ura, place_call, read_code, running_ura
 
@@ -138,7 +139,9 @@ def test_three_wrong_one_time_codes_end_the_call_without_ticket(
 
     fake = call_ura(services, caller)
     assert caller.unexpected == [] and tickets_of(services, "1001") == []
-    assert services.calls.get(fake.uniqueid).outcome == "no_input"
+    assert services.calls.get(fake.uniqueid).outcome == "verification_failed"
+    counted = {s.label: s.count for s in services.reports.outcomes(services.reports.last_days(1))}
+    assert (counted["verification_failed"], counted["no_input"]) == (1, 0)
 
 
 def test_not_me_ends_the_call_without_ticket(make_services: MakeServices) -> None:
@@ -224,8 +227,16 @@ def test_same_call_retried_makes_no_second_ticket(make_services: MakeServices) -
     assert len(tickets_of(services, "1001")) == 1
 
 
-def status_script(protocol: str) -> list:
-    return [(MAIN, "2"), (ASK_CODE, "1001#"), ("número do protocolo", protocol + "#")]
+ASK_PROTOCOL = "número do protocolo"
+
+
+def status_script(services: Services, protocol: str) -> list:
+    return [
+        (MAIN, "2"),
+        (ASK_CODE, "1001#"),
+        (ASK_OTP, lambda: read_code(outbox_of(services))),
+        (ASK_PROTOCOL, protocol + "#"),
+    ]
 
 
 def test_status_of_own_ticket_is_spoken(make_services: MakeServices) -> None:
@@ -233,7 +244,7 @@ def test_status_of_own_ticket_is_spoken(make_services: MakeServices) -> None:
     printer = services.catalog.tree()[2].items[0]
     ticket, _ = services.tickets.open(NewTicket("1001", printer.id), actor="test")
     services.tickets.change(ticket.protocol, actor="test", status=TicketStatus.IN_PROGRESS)
-    caller = ScriptedCaller(status_script(ticket.protocol))
+    caller = ScriptedCaller(status_script(services, ticket.protocol))
 
     fake = call_ura(services, caller)
     assert caller.unexpected == []
@@ -253,9 +264,9 @@ def test_status_rejects_bad_check_digit_and_hides_other_peoples_tickets(
     missing = services.runtime.scheme.format_number(mine.created_at.date(), 999)
     caller = ScriptedCaller(
         [
-            *status_script(typo),
-            ("número do protocolo", others.protocol + "#"),
-            ("número do protocolo", missing + "#"),
+            *status_script(services, typo),
+            (ASK_PROTOCOL, others.protocol + "#"),
+            (ASK_PROTOCOL, missing + "#"),
         ]
     )
 
@@ -264,6 +275,58 @@ def test_status_rejects_bad_check_digit_and_hides_other_peoples_tickets(
     assert said.count("Número de protocolo inválido.") == 1
     assert said.count("Chamado não encontrado.") == 2  # the other's and the missing one alike
     assert services.calls.get(fake.uniqueid).outcome == "no_input"
+
+
+def test_status_without_the_one_time_code_sounds_the_same_for_any_code(
+    make_services: MakeServices,
+) -> None:
+    """Guessing a registration code, then protocols, tells nothing: a known code and an unknown
+    one hear the same words until the one-time code, which neither can type."""
+    services = with_demo(make_services)
+    services.tickets.open(NewTicket("1001", 1), actor="test")
+    wrong_codes = [(ASK_OTP, "000000#"), (ASK_OTP, "111111#"), (ASK_OTP, "222222#")]
+    heard: dict[str, list[str]] = {}
+    for code in ("1001", "9999"):
+        caller = ScriptedCaller([(MAIN, "2"), (ASK_CODE, code + "#"), *wrong_codes])
+        fake = call_ura(services, caller)
+        assert caller.unexpected == [] and caller.steps == []
+        heard[code] = [Path(f + ".txt").read_text() for f in fake.files_played]
+        assert services.calls.get(fake.uniqueid).outcome == "verification_failed"
+    assert heard["1001"] == heard["9999"]
+    assert not any(ASK_PROTOCOL in said for said in heard["9999"])
+    codes_sent = [json.loads(x) for x in outbox_of(services).read_text().splitlines()]
+    assert [m["to"] for m in codes_sent] == ["+5545999990001"]  # Maria's only: 9999 is no one
+
+
+@pytest.mark.parametrize("policy", ["untrusted", "always"])
+def test_status_from_own_extension_asks_the_one_time_code_only_if_always(
+    make_services: MakeServices, policy: str
+) -> None:
+    services = with_demo(make_services, otp=policy)
+    mine, _ = services.tickets.open(NewTicket("1001", 1), actor="test")
+    steps = status_script(services, mine.protocol)
+    del steps[1]  # identified by extension: no registration code asked
+    if policy == "untrusted":
+        del steps[1]  # and the PBX vouches for the extension
+    caller = ScriptedCaller(steps)
+
+    fake = call_ura(services, caller, callerid="2001")
+    assert caller.unexpected == [] and caller.steps == []
+    assert services.calls.get(fake.uniqueid).outcome == "status_given"
+    assert outbox_of(services).exists() == (policy == "always")
+
+
+def test_status_is_not_given_when_the_code_cannot_reach_a_phone(
+    make_services: MakeServices,
+) -> None:
+    services = with_demo(make_services)
+    services.people.create(PersonData(code="1004", name="Sem Celular", extensions=["2004"]))
+    mine, _ = services.tickets.open(NewTicket("1004", 1), actor="test")
+    caller = ScriptedCaller([(MAIN, "2"), (ASK_CODE, "1004#"), (ASK_PROTOCOL, mine.protocol)])
+
+    fake = call_ura(services, caller)
+    assert caller.steps == [(ASK_PROTOCOL, mine.protocol)]  # never asked
+    assert services.calls.get(fake.uniqueid).outcome == "failed"
 
 
 def test_technician_in_hours_hands_the_call_to_the_dialplan(make_services: MakeServices) -> None:

@@ -25,7 +25,7 @@ from atende.config import Settings
 from atende.connectors.gateway import StatusAnswer
 from atende.db.models import Category, Item, Person, Ticket
 from atende.domain.business_hours import BusinessHours
-from atende.domain.otp_policy import needs_code
+from atende.domain.otp_policy import MAX_WRONG_ENTRIES, needs_code
 from atende.ivr.call import Call, Destination
 from atende.ivr.menus import ATTENDANT_KEY, CATEGORY_REPEAT_KEY, ITEM_REPEAT_KEY, menu_text
 from atende.ivr.recorder import CallRecorder
@@ -33,7 +33,7 @@ from atende.messaging import DeliveryError, Messenger, OutgoingMessage
 from atende.services.bundle import Services
 from atende.services.calls import Outcome
 from atende.services.errors import ServiceError
-from atende.services.otp import OneTimeCodes, VerifyStatus
+from atende.services.otp import OneTimeCodes, VerifyResult, VerifyStatus
 from atende.services.tickets import NewTicket
 from atende.speech.numbers import date_for_speech, digit_parts
 from atende.texts import text
@@ -67,7 +67,8 @@ class ToAttendant(Exception):
 
 @dataclass
 class Caller:
-    person: Person
+    # None: a registration code nobody has, kept secret until the one-time code fails.
+    person: Person | None
     by_extension: bool
 
 
@@ -220,7 +221,13 @@ class UraFlow:
 
     # -- identification -------------------------------------------------------------------
 
-    async def identify(self) -> Caller:
+    async def identify(self, *, hide_unknown: bool = False) -> Caller:
+        """Who is calling: their own extension, else a registration code typed on the keypad.
+
+        With ``hide_unknown`` a code nobody has is not told apart: the caller goes on as an
+        unknown person (``Caller.person`` None), whom :meth:`verify_code` fails like a person
+        who typed a wrong one-time code.
+        """
         caller_id = self.call.caller_id
         connectors = self.services.connectors
         if caller_id:
@@ -238,18 +245,21 @@ class UraFlow:
                     await self.db(self.services.calls.identify, self.call_id, found.id)
                     return Caller(found, by_extension=False)
             self.step("identify", result="unknown_code" if code else "no_input")
+            if code and hide_unknown:
+                return Caller(None, by_extension=False)
             await self.call.play(self.t("unknown_code" if code else "no_option"))
         await self.call.play(self.t("too_many_tries"))
         raise CallEnded(Outcome.NO_INPUT)
 
-    async def verify_code(self, caller: Caller, confirm_text: str) -> None:
+    async def verify_code(self, caller: Caller, confirm_text: str = "") -> None:
         """Send a one-time code and have the caller type it; ends the call when it fails.
 
         The code is issued and sent, and the caller's name synthesized, while the prompt that
         asks for the code plays (a key-listening GET DATA): no key the caller types is lost.
+        An unknown caller hears the same prompts, no code is sent, and every entry is wrong.
         """
         person = caller.person
-        if not person.phone:
+        if person is not None and not person.phone:
             self.step("otp", result="no_phone")
             await self.call.play(self.t("no_phone"))
             raise CallEnded(Outcome.FAILED)
@@ -263,7 +273,7 @@ class UraFlow:
                     self.step("otp", result="not_sent")
                     await self.call.play(self.t("otp_unavailable"))
                     raise CallEnded(Outcome.FAILED)
-                result = await self.deps.codes.check(person, typed)
+                result = await self.check_code(person, typed, attempt)
                 if result.status is VerifyStatus.OK:
                     self.step("otp", result="ok")
                     return
@@ -273,13 +283,15 @@ class UraFlow:
                 await self.call.play(self.t("wrong_otp"))
                 prompt = self.t("ask_otp")
             await self.call.play(self.t("wrong_otp"))
-            raise CallEnded(Outcome.NO_INPUT)
+            raise CallEnded(Outcome.VERIFICATION_FAILED)
         finally:
             for task in (sending, naming):
                 if not task.done():
                     task.cancel()
 
-    async def send_code(self, person: Person) -> bool:
+    async def send_code(self, person: Person | None) -> bool:
+        if person is None:  # an unknown caller: nothing to send, nothing to tell
+            return True
         try:
             await self.deps.codes.send(person, self.call_id)
         except (ServiceError, DeliveryError) as exc:
@@ -287,9 +299,18 @@ class UraFlow:
             return False
         return True
 
+    async def check_code(self, person: Person | None, typed: str, attempt: int) -> VerifyResult:
+        """The check of the ``attempt``-th entry (from 0); an unknown caller's is always wrong,
+        with the attempts left counted down as a real code's are."""
+        if person is None:
+            left = MAX_WRONG_ENTRIES - attempt - 1
+            return VerifyResult(VerifyStatus.WRONG if left > 0 else VerifyStatus.LOCKED, left)
+        return await self.deps.codes.check(person, typed)
+
     async def prepare(self, spoken: str) -> None:
         """Synthesize a text ahead of time, so that its play starts at once."""
-        await self.call.prepare(spoken)
+        if spoken:
+            await self.call.prepare(spoken)
 
     async def confirm(self, caller: Caller, confirm_text: str) -> None:
         key = await self.menu(confirm_text, "12", name="confirm_name")
@@ -374,7 +395,7 @@ class UraFlow:
     # -- 2: ticket status -----------------------------------------------------------------
 
     async def ticket_status(self) -> Outcome:
-        caller = await self.identify()
+        person = await self.verified_person()
         scheme = self.services.runtime.scheme
         for _ in range(MAX_TRIES):
             typed, _ = await self.call.ask(
@@ -384,7 +405,7 @@ class UraFlow:
                 self.step("status", result="invalid" if typed else "no_input")
                 await self.call.play(self.t("invalid_protocol" if typed else "no_option"))
                 continue
-            ticket = await self.db(self.services.tickets.find_for_person, typed, caller.person.code)
+            ticket = await self.db(self.services.tickets.find_for_person, typed, person.code)
             if ticket is None:
                 self.step("status", result="not_found")
                 await self.call.play(self.t("ticket_not_found"))
@@ -395,6 +416,20 @@ class UraFlow:
             await self.survey()
             raise CallEnded(Outcome.STATUS_GIVEN)
         raise CallEnded(Outcome.NO_INPUT)
+
+    async def verified_person(self) -> Person:
+        """The caller, proven by a one-time code as ``ATENDE_OTP`` says, as for a new ticket.
+
+        A status tells what someone's tickets are about, and protocol numbers are easy to guess,
+        so until the one-time code is verified an unknown registration code hears exactly what a
+        known one does ("code sent, type it", then "wrong code"): which codes exist stays secret.
+        """
+        policy = self.deps.settings.otp
+        caller = await self.identify(hide_unknown=needs_code(policy, identified_by_extension=False))
+        if needs_code(policy, caller.by_extension):
+            await self.verify_code(caller)
+        assert caller.person is not None  # an unknown caller never passes verify_code
+        return caller.person
 
     def describe(self, ticket: Ticket, answer: StatusAnswer) -> str:
         opened = date_for_speech(ticket.created_at.astimezone(self.services.runtime.zone).date())

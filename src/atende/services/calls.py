@@ -27,6 +27,7 @@ class Outcome(StrEnum):
     DECLINED = "declined"  # "2, não sou eu"
     ABANDONED = "abandoned"  # the caller hung up
     NO_INPUT = "no_input"  # three wrong or missing answers
+    VERIFICATION_FAILED = "verification_failed"  # the one-time code was not typed right
     FAILED = "failed"  # a fault on our side
     BUSY = "busy"  # over the concurrent call cap
 

@@ -7,6 +7,9 @@ transactions here begin ``IMMEDIATE`` and so already run one writer at a time). 
 hash of a code is stored (see :mod:`atende.domain.otp_policy`); neither the code nor the
 person's phone is ever logged.
 
+The checks and sends are awaited by phone calls sharing one event loop, so their database work
+runs in worker threads: a transaction waiting for a row lock holds up only its own call.
+
 Only a person's newest code is alive: a check always reads the newest row, so issuing a code
 ends the earlier ones without touching them, and typing an old code counts as a wrong entry
 against the new one.
@@ -133,8 +136,7 @@ class OneTimeCodes:
         if self.twilio_verify is None:
             return await asyncio.to_thread(self.verify, person.id, typed)
         now = _now(None)
-        with self.sessions() as session:
-            row = _newest(session, person.id)
+        row = await asyncio.to_thread(self._newest_code, person.id)
         if row is None or row.sent_via != TWILIO_VERIFY:
             return await asyncio.to_thread(self.verify, person.id, typed)
         refusal = _refusal(row, now)
@@ -145,12 +147,22 @@ class OneTimeCodes:
         except DeliveryError as exc:
             log.warning("one-time code %s: Twilio Verify cannot check it: %s", row.id, exc)
             return VerifyResult(VerifyStatus.NONE)
+        return await asyncio.to_thread(self._record_check, person.id, row.id, matched, now)
+
+    def _newest_code(self, person_id: int) -> OneTimeCode | None:
+        with self.sessions() as session:
+            return _newest(session, person_id)
+
+    def _record_check(
+        self, person_id: int, row_id: int, matched: bool, now: datetime
+    ) -> VerifyResult:
+        """Record what Twilio Verify said of code ``row_id``, unless a newer one was sent."""
         with self.sessions.begin() as session:
-            locked = _newest(session, person.id, lock=True)
-            if locked is None or locked.id != row.id:
+            locked = _newest(session, person_id, lock=True)
+            if locked is None or locked.id != row_id:
                 return VerifyResult(VerifyStatus.NONE)  # a newer code was sent meanwhile
             result = _refusal(locked, now) or _record(locked, matched, now)
-        log.info("one-time code %s for person %s: %s", row.id, person.id, result.status.value)
+        log.info("one-time code %s for person %s: %s", row_id, person_id, result.status.value)
         return result
 
     def _sent_by_us(self, person_id: int) -> None:
