@@ -127,3 +127,17 @@ def test_reports_page_and_csv_exports(recorded: Services) -> None:
         give_ups = admin.get(f"/reports/give_ups.csv?{query}").content.decode("utf-8-sig")
         assert "Menu de categorias,1,33.3" in give_ups
         assert admin.get(f"/reports/nothing.csv?{query}").status_code == 404
+
+
+def test_a_failed_one_time_code_is_an_outcome_of_its_own(make_services: MakeServices) -> None:
+    services = make_services()
+    _call(services, "v1", ["answered", "main_menu", "identified", "otp"], "verification_failed")
+    _call(services, "n1", ["answered", "main_menu"], "no_input")
+
+    counts = {share.label: share.count for share in services.reports.outcomes(Period(DAY, DAY))}
+    assert (counts["verification_failed"], counts["no_input"]) == (1, 1)
+    with dashboard(services) as base_url, browser_like(base_url, ADMIN) as admin:
+        page = admin.get("/calls?outcome=verification_failed")
+        assert page.status_code == 200
+        assert "/calls/v1" in page.text and "/calls/n1" not in page.text
+        assert "código de verificação não confirmado</span>" in page.text
