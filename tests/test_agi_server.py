@@ -252,7 +252,7 @@ def test_a_reply_the_parser_does_not_know_ends_the_call(
     [record] = protocol_records(caplog)
     assert record.levelno == logging.ERROR and record.exc_info is None
     message = record.getMessage()
-    assert "unexpected AGI reply" in message and repr(reply[:3]).strip("'") in message
+    assert "unexpected AGI reply" in message and reply[:3] in message
     assert "12345678909" not in caplog.text  # digits past the code may be keys typed
 
 
