@@ -287,6 +287,38 @@ def test_over_the_cap_a_call_gets_the_busy_hook_then_hangup() -> None:
     assert counts == [1, 0]
 
 
+def test_an_unknown_reply_to_the_busy_hook_is_logged_once_and_closes(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    release = asyncio.Event()
+
+    async def handler(channel: AgiChannel) -> None:
+        await release.wait()
+
+    async def busy(channel: AgiChannel) -> None:
+        await channel.stream_file("all-lines-busy")
+
+    async def main() -> AsteriskEmulator:
+        server = await started({"ura": handler}, max_calls=1, on_busy=busy)
+        try:
+            first = asyncio.create_task(AsteriskEmulator(server.port).run())
+            await wait_until(lambda: server.active_calls == 1)
+            second = AsteriskEmulator(server.port, replies={"STREAM FILE": ["503 result=-2"]})
+            await second.run()
+            release.set()
+            await first
+            return second
+        finally:
+            await server.stop(1)
+
+    second = asyncio.run(main())
+    assert second.commands == ['STREAM FILE all-lines-busy ""']  # no HANGUP on a broken line
+    assert second.closed_by_server
+    problems = protocol_records(caplog)
+    assert [r.exc_info for r in problems if r.levelno == logging.ERROR] == [None]
+    assert "'503 result=-*'" in caplog.text
+
+
 def test_caller_gone_in_a_handler_is_a_normal_end(caplog: pytest.LogCaptureFixture) -> None:
     async def handler(channel: AgiChannel) -> None:
         await channel.answer()
