@@ -29,7 +29,7 @@ import asyncio
 import contextlib
 import inspect
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -132,8 +132,10 @@ class AsteriskEmulator:
     ``hangup_notice``: where the ``HANGUP`` line goes after a hang-up during a command:
     right after the ``-1`` reply (``"with_reply"``) or just before the next reply
     (``"next_command"``). ``missing_files`` play as ``200 result=-1 endpos=0``. Verbs in
-    ``unanswered`` get no reply at all (a stuck Asterisk). ``command_delay`` is the time each
-    command takes, during which a second command is a recorded protocol error.
+    ``unanswered`` get no reply at all (a stuck Asterisk); verbs in ``replies`` get those lines
+    instead of their reply (a broken Asterisk, or one newer than the transcript).
+    ``command_delay`` is the time each command takes, during which a second command is a
+    recorded protocol error.
     """
 
     def __init__(
@@ -155,6 +157,7 @@ class AsteriskEmulator:
         hangup_notice: Literal["with_reply", "next_command"] = "with_reply",
         missing_files: Iterable[str] = (),
         unanswered: Iterable[str] = (),
+        replies: Mapping[str, Sequence[str]] | None = None,
         command_delay: float = 0.0,
     ) -> None:
         self.host = host
@@ -173,6 +176,7 @@ class AsteriskEmulator:
         self.hangup_notice = hangup_notice
         self.missing_files = set(missing_files)
         self.unanswered = set(unanswered)
+        self.replies = {verb: list(lines) for verb, lines in (replies or {}).items()}
         self.command_delay = command_delay
         # What happened, for assertions.
         self.transcript: list[tuple[str, list[str]]] = []
@@ -386,6 +390,8 @@ class AsteriskEmulator:
     async def _answer(self, command: EmulatedCommand | None) -> list[str]:
         if command is None:
             return [UNKNOWN]
+        if command.verb in self.replies:
+            return list(self.replies[command.verb])
         if self.dead and not command.verb.startswith(ALLOWED_AFTER_HANGUP):
             return [DEAD]
         usage, counts = _COMMANDS[command.verb]

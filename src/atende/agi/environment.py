@@ -8,13 +8,16 @@ caller id is the literal string ``unknown`` rather than an empty value.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from atende.agi.errors import AgiProtocolError, CallerGone
+from atende.agi.lines import read_line
 
 MAX_ENVIRONMENT_LINES = 256
 _UNKNOWN = "unknown"
+_ARG_KEY = re.compile(r"agi_arg_([0-9]+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,9 +53,7 @@ def parse_environment(lines: Iterable[str]) -> AgiEnvironment:
             raise AgiProtocolError(f"not an AGI environment line: {line[:40]!r}")
         raw[key] = value.removeprefix(" ")
     numbered = sorted(
-        (int(key.removeprefix("agi_arg_")), value)
-        for key, value in raw.items()
-        if key.startswith("agi_arg_") and key.removeprefix("agi_arg_").isdigit()
+        (int(match[1]), value) for key, value in raw.items() if (match := _ARG_KEY.fullmatch(key))
     )
     return AgiEnvironment(
         network_script=raw.get("agi_network_script", "").strip("/"),
@@ -73,13 +74,13 @@ def parse_environment(lines: Iterable[str]) -> AgiEnvironment:
 
 
 async def read_environment(reader: asyncio.StreamReader) -> AgiEnvironment:
-    """Read the block up to its empty line; CallerGone if the connection ends before it."""
+    """Read the block up to its empty line; CallerGone if the connection ends before it,
+    AgiProtocolError when a line or the block is too long."""
     lines: list[str] = []
     while True:
-        data = await reader.readline()
-        if not data.endswith(b"\n"):
+        line = await read_line(reader)
+        if line is None:
             raise CallerGone("connection closed before the AGI environment ended")
-        line = data.decode("utf-8", errors="replace").rstrip("\r\n")
         if not line:
             return parse_environment(lines)
         if len(lines) >= MAX_ENVIRONMENT_LINES:

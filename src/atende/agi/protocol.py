@@ -6,7 +6,9 @@ is synchronous and built for the stdin/stdout CGI form of AGI. What this module 
 observed on Asterisk 22 (see ``asterisk-agi-transcript.md``):
 
 - every reply form: ``200 result=N [(data)] [endpos=N]`` (the result may be empty), ``510``,
-  ``511`` (dead channel), multi-line ``520-`` ... ``520 End of proper usage.``;
+  ``511`` (dead channel), multi-line ``520-`` ... ``520 End of proper usage.``; any other
+  line, or a reply longer than ``MAX_REPLY_LINES``/``MAX_REPLY_SIZE``, is an AgiProtocolError
+  that leaves the connection unusable (memory stays bounded whatever the peer sends);
 - the bare ``HANGUP`` line, which can arrive while idle, right after ``200 result=-1`` or before
   the reply of the next command: it is skipped and remembered wherever it shows up;
 - one command in flight at a time: a second command sent early makes Asterisk drop the first;
@@ -24,6 +26,7 @@ import contextlib
 import logging
 import math
 import re
+from collections.abc import AsyncGenerator, AsyncIterator
 from dataclasses import dataclass
 
 from atende.agi.environment import AgiEnvironment
@@ -34,6 +37,7 @@ from atende.agi.errors import (
     CallerGone,
     PlaybackFailed,
 )
+from atende.agi.lines import read_line
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +67,13 @@ _NEEDS_QUOTES = re.compile(r'[\s"\\]')
 _DIGIT = re.compile(r"\d")
 _HANGUP_LINE = "HANGUP"
 _USAGE_END = "520 "
+# Rejections that leave the channel usable (a single-line 520 comes when a command has no
+# usage text).
+_COMMAND_ERRORS = ("510", "520")
+# One reply, hang-up notices and a 520 usage text included: Asterisk's longest is a few lines.
+MAX_REPLY_LINES = 64
+MAX_REPLY_SIZE = 64 * 1024  # characters; Asterisk speaks ASCII, so about bytes
+_LOGGED_REPLY_CHARS = 60
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,13 +110,23 @@ def parse_reply_line(line: str) -> AgiReply:
     """Parse a single ``200 ...`` line; AgiProtocolError when it is not one."""
     match = _REPLY_200.fullmatch(line)
     if match is None:
-        raise AgiProtocolError(f"unexpected AGI reply: {_mask(line)!r}")
+        raise AgiProtocolError(f"unexpected AGI reply: {_describe(line)}")
     endpos = match["endpos"]
     return AgiReply(200, match["result"], match["data"], int(endpos) if endpos else None)
 
 
 def _mask(text: str) -> str:
     return _DIGIT.sub("*", text)
+
+
+def _describe(line: str) -> str:
+    """A reply line fit for a log: escaped, capped, its status code kept and every other digit
+    masked (a malformed line may still carry keys typed or a variable's value)."""
+    code, space, rest = line.partition(" ")
+    shown = code + space + _mask(rest) if len(code) == 3 and code.isdigit() else _mask(line)
+    if len(shown) > _LOGGED_REPLY_CHARS:
+        return repr(shown[:_LOGGED_REPLY_CHARS]) + "..."
+    return repr(shown)
 
 
 class AgiChannel:
@@ -179,21 +200,29 @@ class AgiChannel:
                 log.debug("<< %s", _mask(f"{reply.code} result={reply.result}"))
             return reply
 
-    async def _readline(self) -> str:
-        try:
-            data = await self._reader.readline()
-        except ValueError as exc:  # line longer than the reader's limit
-            raise AgiProtocolError("AGI reply line too long") from exc
-        if not data.endswith(b"\n"):
-            self._broken = "Asterisk closed the connection"
-            raise CallerGone(self._broken)
-        return data.decode("utf-8", errors="replace").rstrip("\r\n")
+    async def _reply_lines(self) -> AsyncGenerator[str, None]:
+        """The lines of one reply, up to MAX_REPLY_LINES lines and MAX_REPLY_SIZE characters."""
+        size = 0
+        for _ in range(MAX_REPLY_LINES):
+            line = await read_line(self._reader)
+            if line is None:
+                self._broken = "Asterisk closed the connection"
+                raise CallerGone(self._broken)
+            size += len(line) + 1
+            if size > MAX_REPLY_SIZE:
+                raise AgiProtocolError(f"AGI reply longer than {MAX_REPLY_SIZE} characters")
+            yield line
+        raise AgiProtocolError(f"AGI reply longer than {MAX_REPLY_LINES} lines")
 
     async def _read_reply(self) -> AgiReply:
-        line = await self._readline()
+        async with contextlib.aclosing(self._reply_lines()) as lines:
+            return await self._parse_reply(lines)
+
+    async def _parse_reply(self, lines: AsyncIterator[str]) -> AgiReply:
+        line = await anext(lines)
         while line == _HANGUP_LINE:
             self._hung_up = True
-            line = await self._readline()
+            line = await anext(lines)
         if line.startswith("200 "):
             return parse_reply_line(line)
         if line.startswith("511 "):
@@ -201,14 +230,14 @@ class AgiChannel:
             raise CallerGone(line[4:])
         if line.startswith("520-"):
             text = [line[4:]]
-            while not (line := await self._readline()).startswith(_USAGE_END):
+            while not (line := await anext(lines)).startswith(_USAGE_END):
                 text.append(line)
             text.append(line[4:])
             raise AgiCommandError(520, "\n".join(text))
         code, _, text = line.partition(" ")
-        if code.isdigit() and code.startswith("5"):
+        if code in _COMMAND_ERRORS:
             raise AgiCommandError(int(code), text)
-        raise AgiProtocolError(f"unexpected AGI reply: {_mask(line)[:60]!r}")
+        raise AgiProtocolError(f"unexpected AGI reply: {_describe(line)}")
 
     async def close(self) -> None:
         """Close the connection (Asterisk never does): the call returns to the dialplan."""

@@ -3,9 +3,11 @@
 Asterisk runs ``AGI(agi://host:4573/<script>)`` and never closes the connection itself, so the
 server owns the end of every call: it closes the socket when the handler returns (the call goes
 back to the dialplan, with the variables the handler set), hangs up when the handler fails, and
-treats ``CallerGone`` as the ordinary end it is. Whoever can reach this port can drive calls
-(and trigger what the flow does, such as sending messages), hence the allow-list, loopback only
-unless configured.
+treats ``CallerGone`` as the ordinary end it is. A peer that breaks the protocol (a line past
+the reader's limit, an endless or unknown reply) gets its connection closed at once and one log
+line without a traceback: that is the peer's fault, not a bug to debug here. Whoever can reach
+this port can drive calls (and trigger what the flow does, such as sending messages), hence the
+allow-list, loopback only unless configured.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 
 from atende.agi.environment import mask_callerid, read_environment
-from atende.agi.errors import AgiError, CallerGone
+from atende.agi.errors import AgiError, AgiProtocolError, CallerGone
 from atende.agi.protocol import AgiChannel
 
 log = logging.getLogger(__name__)
@@ -134,6 +136,9 @@ class AgiServer:
             log.warning("dropped FastAGI connection from %s: no AGI environment (%s)", peer[0], exc)
             writer.close()
             return
+        except BaseException:  # a bug or a cancellation: still never leave the socket open
+            writer.close()
+            raise
         channel = AgiChannel(reader, writer, env, command_timeout=self._command_timeout)
         try:
             await self._dispatch(channel)
@@ -167,6 +172,8 @@ class AgiServer:
             await handler(channel)
         except CallerGone as exc:
             log.info("call %s ended: %s", env.uniqueid, exc)
+        except AgiProtocolError as exc:
+            log.error("call %s ended: %s; closing the connection", env.uniqueid, exc)
         except Exception:
             log.exception(
                 "call %s: handler for %r failed; hanging up", env.uniqueid, env.network_script
@@ -182,6 +189,8 @@ class AgiServer:
             await self._on_busy(channel)
         except CallerGone:
             pass
+        except AgiProtocolError as exc:
+            log.error("call %s ended: %s; closing the connection", channel.env.uniqueid, exc)
         except Exception:
             log.exception("call %s: busy hook failed", channel.env.uniqueid)
 

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from atende.agi.errors import CallerGone
+from atende.agi.errors import AgiProtocolError, CallerGone
 from atende.config import Settings
 from atende.connectors.gateway import StatusAnswer
 from atende.db.models import Category, Item, Person, Ticket
@@ -173,6 +173,8 @@ class UraFlow:
         except CallerGone:
             outcome = Outcome.ABANDONED
             self.step("hangup", at_step=self.recorder.last_step)
+        except AgiProtocolError:
+            raise  # failed; the connection is unusable, and the server logs why and closes it
         except Exception:
             log.exception("call %s failed", record.id)
             outcome = Outcome.FAILED
