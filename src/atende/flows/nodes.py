@@ -284,7 +284,7 @@ class VerifyCode(Step):
 
 
 class ConfirmPerson(Step):
-    """"Você é Fulano?": ``yes_key`` goes on (``next``), ``no_key`` to ``declined``.
+    """Asks "Você é Fulano?": ``yes_key`` goes on (``next``), ``no_key`` to ``declined``.
 
     (Not an exit named ``no``: YAML 1.1 reads an unquoted ``no:`` as the boolean false.)
     """
