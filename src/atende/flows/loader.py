@@ -15,6 +15,7 @@ import yaml
 from pydantic import ValidationError
 
 from atende.flows.errors import FlowError, FlowInvalid
+from atende.flows.prompts import UNION_TAGS
 from atende.flows.schema import Flow
 from atende.flows.validate import validate
 
@@ -86,7 +87,7 @@ def shipped_flow(name: str) -> Flow:
 
 def _schema_error(error: Any) -> FlowError:
     """A pydantic error as a FlowError: ``nodes.<id>.<type>.<field>`` becomes node and field."""
-    loc = [str(part) for part in error["loc"] if part != "[key]"]
+    loc = [str(part) for part in error["loc"] if part != "[key]" and part not in UNION_TAGS]
     if len(loc) >= 2 and loc[0] == "nodes":
         node, field = loc[1], loc[3:]  # loc[2] is the node type, the union's tag
     else:

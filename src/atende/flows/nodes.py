@@ -77,6 +77,8 @@ class Node(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
+    type: str  # each node type narrows it to its name, the tag of the union
+
     # Exits (first path segment) taken only after the caller pressed something: a cycle made
     # only of other exits can spin without the caller doing anything.
     INPUT_EXITS: ClassVar[frozenset[str]] = frozenset()

@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import string
 from collections.abc import Iterator
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag
 
 TEXT_KEY_PATTERN = r"^[a-z][a-z0-9_]*$"
 
@@ -39,8 +40,37 @@ class Recording(BaseModel):
     recording: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)
 
 
-PromptPart = str | TextKey | Recording
-Prompt = PromptPart | list[PromptPart]
+# Tags of the prompt unions: chosen by shape, so that a wrong part is one error, not one per
+# alternative. They show in pydantic's error locations, where the loader drops them.
+UNION_TAGS = frozenset({"one-part", "many-parts", "a-text", "a-key", "a-recording"})
+
+
+def _part_shape(value: object) -> str | None:
+    if isinstance(value, str | TextKey | Recording):
+        return {str: "a-text", TextKey: "a-key", Recording: "a-recording"}[type(value)]
+    if isinstance(value, dict):
+        return "a-key" if "key" in value else "a-recording" if "recording" in value else None
+    return None
+
+
+def _prompt_shape(value: object) -> str:
+    return "many-parts" if isinstance(value, list) else "one-part"
+
+
+PromptPart = Annotated[
+    Annotated[str, Tag("a-text")]
+    | Annotated[TextKey, Tag("a-key")]
+    | Annotated[Recording, Tag("a-recording")],
+    Discriminator(
+        _part_shape,
+        custom_error_type="prompt_part",
+        custom_error_message="a prompt part is a text, {key: ...} or {recording: ...}",
+    ),
+]
+Prompt = Annotated[
+    Annotated[PromptPart, Tag("one-part")] | Annotated[list[PromptPart], Tag("many-parts")],
+    Discriminator(_prompt_shape),
+]
 
 
 def parts(prompt: Prompt | None) -> list[PromptPart]:

@@ -1,7 +1,8 @@
 """The flow document: a named graph of nodes, and its JSON Schema for editors.
 
 The file ``flow.schema.json`` next to this module is generated from these models; a unit test
-keeps it current. Regenerate it with ``python -m atende.flows.schema``.
+keeps it current. Regenerate it with
+``python -c "from atende.flows.schema import write_json_schema; write_json_schema()"``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from atende.flows.nodes import AnyNode
 from atende.flows.prompts import TEXT_KEY_PATTERN
-from atende.texts import DEFAULT_LANGUAGE
+from atende.texts import CATALOGS, DEFAULT_LANGUAGE, PT_BR
 
 SCHEMA_FILE = Path(__file__).with_name("flow.schema.json")
 NODE_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]*$"
@@ -42,6 +43,12 @@ class Flow(BaseModel):
     )
     nodes: dict[NodeId, AnyNode] = Field(min_length=1)
 
+    def text_of(self, key: str) -> str | None:
+        """The text ``key`` as this flow says it: its own ``texts``, else atende's (or None)."""
+        if key in self.texts:
+            return self.texts[key]
+        return CATALOGS.get(self.language, PT_BR).get(key) or PT_BR.get(key)
+
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of a flow document (draft 2020-12), as published in SCHEMA_FILE."""
@@ -53,5 +60,6 @@ def json_schema_text() -> str:
     return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
 
 
-if __name__ == "__main__":
+def write_json_schema() -> None:
+    """Rewrite SCHEMA_FILE from the models (after a change to a node type)."""
     SCHEMA_FILE.write_text(json_schema_text(), encoding="utf-8")

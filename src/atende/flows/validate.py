@@ -165,8 +165,9 @@ def _texts_and_fields(flow: Flow) -> Iterator[FlowError]:
     for node_id, node in flow.nodes.items():
         ancestors = _reach(back, back[node_id])
         known = CALL_FIELDS.union(*(flow.nodes[a].provides() for a in ancestors))
-        for field in sorted(node.REQUIRES - known):
-            message = f"needs {field}, which no earlier node provides"
+        missing = ", ".join(sorted(node.REQUIRES - known))
+        if missing:
+            message = f"needs {missing}, which no earlier node provides"
             yield FlowError("missing_field", node_id, "type", message)
         # A node's own texts may use what it provides: a protocol message names the protocol.
         yield from _node_templates(flow, node_id, node, known | node.provides())
@@ -184,7 +185,7 @@ def _node_templates(
             if isinstance(part, str):
                 templates.append((where, part, frozenset()))
             elif isinstance(part, TextKey):
-                text = flow.texts.get(part.key, PT_BR.get(part.key))
+                text = flow.text_of(part.key)
                 if text is None:
                     message = f"unknown text key {part.key!r} (not in atende.texts nor in texts)"
                     yield FlowError("unknown_text", node_id, where, message)
