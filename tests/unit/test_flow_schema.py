@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 import typing
 
-from unit.flow_samples import SMALL, errors_of, only_error, small
-
 from atende.flows import json_schema
 from atende.flows.nodes import Outcome
 from atende.flows.schema import SCHEMA_FILE
 from atende.services.calls import Outcome as CallOutcome
+from unit.flow_samples import SMALL, errors_of, only_error, small
 
 
 def test_an_unknown_node_type_is_an_error_at_that_node() -> None:

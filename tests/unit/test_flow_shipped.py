@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 import yaml
-from unit.flow_samples import SMALL
 
 from atende.flows import Flow, FlowInvalid, load_flow, shipped_flow, shipped_flow_names
 from atende.flows.describe import describe
 from atende.flows.nodes import IssueProtocol, Menu, Transfer
+from unit.flow_samples import SMALL
 
 
 def test_both_shipped_flows_validate() -> None:
@@ -60,7 +60,7 @@ def test_a_flow_as_a_tree_of_what_the_caller_hears_and_presses() -> None:
         "pequeno\n"
         'menu [menu]: "Para sair, tecle 1. Para informações, tecle 2."\n'
         "  tecla 0 (atendente) →\n"
-        "    person [transfer]: \"Aguarde, vamos transferir sua ligação para um atendente.\""
+        '    person [transfer]: "Aguarde, vamos transferir sua ligação para um atendente."'
         " variables.ATENDE_CALL_ID = '{call.id}'\n"
         "  tecla 1 →\n"
         '    bye [hang_up]: "Obrigado por ligar. Até logo!"\n'
