@@ -37,6 +37,15 @@ def small(**nodes: dict[str, Any] | None) -> dict[str, Any]:
     return document
 
 
+def after_identify(**nodes: dict[str, Any] | None) -> dict[str, Any]:
+    """SMALL where key 1 identifies the caller by extension, then goes to the node ``then``."""
+    return small(
+        menu={**SMALL["nodes"]["menu"], "options": {"1": "who", "2": "info"}},
+        who={"type": "identify", "by": ["extension"], "next": "then", "not_found": "bye"},
+        **nodes,
+    )
+
+
 def errors_of(document: dict[str, Any] | str) -> list[FlowError]:
     """Every error of ``document`` (a dict is written as YAML first), or [] when it is valid."""
     text = document if isinstance(document, str) else yaml.safe_dump(document, allow_unicode=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from unit.flow_samples import SMALL, errors_of, only_error, small
+from unit.flow_samples import SMALL, after_identify, errors_of, only_error, small
 
 
 def test_the_small_flow_is_valid() -> None:
@@ -41,13 +41,9 @@ def test_a_repeat_key_that_is_also_an_option_collides() -> None:
 
 
 def test_confirm_keys_collide_with_each_other() -> None:
-    document = small(
-        menu={**SMALL["nodes"]["menu"], "options": {"1": "who", "2": "info"}},
-        who={"type": "identify", "by": ["extension"], "next": "confirm", "not_found": "bye"},
-        confirm={"type": "confirm_person", "yes_key": "1", "no_key": "1", "next": "bye"},
-    )
-    error = only_error(document)
-    assert (error.kind, error.node, error.field) == ("key_collision", "confirm", "no_key")
+    confirm = {"type": "confirm_person", "yes_key": "1", "no_key": "1", "next": "bye"}
+    error = only_error(after_identify(then=confirm))
+    assert (error.kind, error.node, error.field) == ("key_collision", "then", "no_key")
 
 
 def test_only_ascii_keypad_keys_are_keys() -> None:
@@ -134,25 +130,17 @@ def test_a_field_no_earlier_node_provides() -> None:
 
 
 def test_a_field_an_earlier_node_provides() -> None:
-    document = small(
-        menu={**SMALL["nodes"]["menu"], "options": {"1": "who", "2": "info"}},
-        who={"type": "identify", "by": ["extension"], "next": "hello", "not_found": "bye"},
-        hello={"type": "say", "prompt": "Olá, {person.name}.", "next": "bye"},
-    )
-    assert errors_of(document) == []
+    hello = {"type": "say", "prompt": "Olá, {person.name}.", "next": "bye"}
+    assert errors_of(after_identify(then=hello)) == []
 
 
 def test_a_text_key_keeps_the_fields_its_node_fills() -> None:
     # confirm_name's {name} is filled by confirm_person; an override may not add unknown ones.
-    document = small(
-        menu={**SMALL["nodes"]["menu"], "options": {"1": "who", "2": "info"}},
-        who={"type": "identify", "by": ["extension"], "next": "confirm", "not_found": "bye"},
-        confirm={"type": "confirm_person", "next": "bye"},
-    )
+    document = after_identify(then={"type": "confirm_person", "next": "bye"})
     assert errors_of(document) == []
     document["texts"] = {"confirm_name": "É {name}, do setor {sector}?"}
     error = only_error(document)
-    assert (error.kind, error.node, error.field) == ("unknown_field", "confirm", "prompt")
+    assert (error.kind, error.node, error.field) == ("unknown_field", "then", "prompt")
 
 
 def test_a_node_that_needs_an_identified_caller() -> None:
