@@ -109,6 +109,8 @@ class RejectedRow:
 
 @dataclass
 class ImportResult:
+    """What an import did: how many people it created and updated, which lines went in."""
+
     created: int = 0
     updated: int = 0
     imported_lines: list[int] = field(default_factory=list)
