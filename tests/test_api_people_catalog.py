@@ -103,3 +103,58 @@ def test_an_item_with_tickets_cannot_be_deleted(api: httpx.Client) -> None:
     refused = api.delete("/api/v1/catalog/items/1")
     assert refused.status_code == 409
     assert len(api.get("/api/v1/catalog").json()[0]["items"]) == 2
+
+
+def test_two_active_people_never_share_an_extension(api: httpx.Client) -> None:
+    api.post("/api/v1/people", json=MARIA)
+    rita = {"code": "2000", "name": "Rita Alves", "extensions": ["3000", "2202"]}
+    taken = api.post("/api/v1/people", json=rita)
+    assert taken.status_code == 409
+    error = taken.json()["error"]
+    assert error["field"] == "extensions"
+    assert error["message"] == "extension 2202 already belongs to person 1234"
+    assert api.get("/api/v1/people/2000").status_code == 404  # nothing half-saved
+    assert api.post("/api/v1/people", json={**rita, "extensions": ["3000"]}).status_code == 201
+    moved = api.patch("/api/v1/people/2000", json={"extensions": ["3000", "2201"]})
+    assert moved.status_code == 409 and moved.json()["error"]["field"] == "extensions"
+    assert api.get("/api/v1/people/2000").json()["extensions"] == ["3000"]
+    # Caller id still finds the extension's first owner alone.
+    found = api.get("/api/v1/people", params={"extension": "2201"}).json()
+    assert [p["code"] for p in found] == ["1234"]
+    # An inactive person's extension is free; reactivating them then would clash.
+    assert api.delete("/api/v1/people/1234").status_code == 204
+    assert api.patch("/api/v1/people/2000", json={"extensions": ["2201"]}).status_code == 200
+    back = api.patch("/api/v1/people/1234", json={"active": True})
+    assert back.status_code == 409
+    assert back.json()["error"]["message"] == "extension 2201 already belongs to person 2000"
+    assert api.get("/api/v1/people/1234").json()["active"] is False
+
+
+def test_email_is_validated(api: httpx.Client) -> None:
+    for bad in ("maria", "maria@", "maria@@example.org", "maria silva@example.org"):
+        refused = api.post("/api/v1/people", json={**MARIA, "email": bad})
+        assert refused.status_code == 422, bad
+        assert refused.json()["error"]["field"] == "email"
+    assert api.get("/api/v1/people/1234").status_code == 404
+    assert api.post("/api/v1/people", json=MARIA).status_code == 201
+    patched = api.patch("/api/v1/people/1234", json={"email": "não é e-mail"})
+    assert patched.status_code == 422 and patched.json()["error"]["field"] == "email"
+    assert api.get("/api/v1/people/1234").json()["email"] == "maria@example.org"
+
+
+def test_only_keypad_digits_are_catalog_keys(api: httpx.Client) -> None:
+    first = api.get("/api/v1/catalog").json()[0]
+    category_id, item_id = first["id"], first["items"][0]["id"]
+    for key in ("¹", "٣", "७", "a"):
+        category = api.post("/api/v1/catalog/categories", json={"key": key, "name": "Outra"})
+        assert category.status_code == 422, key
+        assert category.json()["error"]["field"] == "key"
+        item = api.post(
+            f"/api/v1/catalog/categories/{category_id}/items", json={"key": key, "name": "X"}
+        )
+        assert item.status_code == 422 and item.json()["error"]["field"] == "key"
+        renamed = api.patch(f"/api/v1/catalog/items/{item_id}", json={"key": key})
+        assert renamed.status_code == 422 and renamed.json()["error"]["field"] == "key"
+    assert (
+        api.post("/api/v1/catalog/categories", json={"key": "8", "name": "Ok"}).status_code == 201
+    )

@@ -60,6 +60,7 @@ def test_people_import_reports_bad_rows_and_keeps_the_good(tmp_path: Path) -> No
     assert result.returncode == 1
     assert "line 3" in result.stderr and "cpf" in result.stderr
     assert "2 created, 0 updated, 1 rejected" in result.stderr
+    assert "imported lines: 2, 4" in result.stderr
     engine = create_engine(f"sqlite:///{tmp_path / 'atende.db'}")
     with engine.connect() as connection:
         rows = connection.execute(text("SELECT code, phone FROM people ORDER BY code")).all()
@@ -68,6 +69,10 @@ def test_people_import_reports_bad_rows_and_keeps_the_good(tmp_path: Path) -> No
         assert sorted(extensions) == ["3001", "3002"]
     again = atende("people", "import", str(csv), data_dir=tmp_path)
     assert "0 created, 2 updated, 1 rejected" in again.stderr
+    excel = tmp_path / "excel.csv"
+    excel.write_bytes("matrícula;nome\r\n504;João\r\n".encode("cp1252"))
+    no_columns = atende("people", "import", str(excel), data_dir=tmp_path)
+    assert no_columns.returncode == 2 and "code and name" in no_columns.stderr
 
 
 def test_serve_on_embedded_defaults_gives_docs_demo_people_and_a_token(tmp_path: Path) -> None:

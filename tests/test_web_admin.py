@@ -89,6 +89,14 @@ def test_catalog_add_rename_and_swap_keys(site: Site) -> None:
     assert taken.status_code == 409 and "já está em uso" in taken.text
     reserved = post(admin, "/admin/catalog/categories", {"key": "9", "name": "Outra"})
     assert reserved.status_code == 422
+    for key in ("¹", "٣", "७"):
+        not_a_key = post(admin, "/admin/catalog/categories", {"key": key, "name": "Outra"})
+        assert not_a_key.status_code == 422 and "A tecla deve ser um dígito" in not_a_key.text
+        not_an_item_key = post(
+            admin, f"/admin/catalog/categories/{printers.id}/items", {"key": key, "name": "X"}
+        )
+        assert not_an_item_key.status_code == 422
+    assert "Outra" not in {c.name for c in services.catalog.tree()}
     first, second = printers.items[0], printers.items[1]
     post(admin, f"/admin/catalog/items/{second.id}", {"key": first.key, "name": "Renomeado"})
     swapped = services.catalog.item(second.id)
@@ -147,11 +155,71 @@ def test_people_add_import_and_deactivate(site: Site) -> None:
         files={"file": ("pessoas.csv", csv_text.encode(), "text/csv")},
     )
     assert imported.status_code == 200
-    assert "1 criadas, 1 atualizadas, 1 rejeitadas" in imported.text
-    assert "line 4" in imported.text
+    assert "Linhas importadas: 2-3 (1 criadas, 1 atualizadas)" in imported.text
+    assert "Linha 4: Telefone inválido." in imported.text
     assert services.people.get("1001").name == "Maria da Silva Souza"
     post(admin, "/admin/people/3003/active", {"active": "false"})
     assert services.people.get("3003").active is False
+
+
+def import_file(admin: httpx.Client, content: bytes) -> httpx.Response:
+    return admin.post(
+        "/admin/people/import",
+        data={"csrf_token": csrf_in(admin.get("/").text)},
+        files={"file": ("pessoas.csv", content, "text/csv")},
+    )
+
+
+def test_people_form_refuses_a_taken_extension_and_a_bad_email(site: Site) -> None:
+    services, _, admin = site
+    person = {"code": "3001", "name": "Carla Dias", "extensions": "2101 2001"}
+    taken = post(admin, "/admin/people", person)
+    assert taken.status_code == 409
+    assert 'class="error"' in taken.text and "O ramal 2001 já pertence à pessoa 1001." in taken.text
+    bad_email = post(admin, "/admin/people", {**person, "extensions": "2101", "email": "carla@"})
+    assert bad_email.status_code == 422 and "E-mail inválido." in bad_email.text
+    assert services.people.find(extension="2101") == []
+    assert post(admin, "/admin/people", {**person, "extensions": "2101"}).status_code == 303
+
+
+def test_people_import_of_an_excel_pt_br_file(site: Site) -> None:
+    services, _, admin = site
+    excel = (
+        "code;name;phone;extensions;email;card_number;cpf\r\n"
+        "3001;João Conceição;(41) 97777-0000;2200;joao@prefeitura.example;;\r\n"
+        "3002;Inês Araújo;;2001;;;\r\n"
+        "3003;Cecília Gonçalves;;2300;cecília@;;\r\n"
+        '3004;Estêvão Ribeiro;;"2400;2401";;;\r\n'
+    ).encode("cp1252")
+    imported = import_file(admin, excel)
+    assert imported.status_code == 200
+    assert "Linhas importadas: 2, 5 (2 criadas, 0 atualizadas)" in imported.text
+    assert 'id="import-rejected"' in imported.text and "Linhas não importadas (2):" in imported.text
+    assert "Linha 3: O ramal 2001 já pertence à pessoa 1001." in imported.text
+    assert "Linha 4: E-mail inválido." in imported.text
+    assert services.people.get("3001").name == "João Conceição"
+    assert [e.extension for e in services.people.get("3004").extensions] == ["2400", "2401"]
+    assert [p.code for p in services.people.find(extension="2001")] == ["1001"]
+    # UTF-8 with a BOM, comma-separated: the same rules.
+    utf8 = "\ufeffcode,name\n3003,Cecília Gonçalves\n".encode()
+    assert "Linhas importadas: 2 (1 criadas" in import_file(admin, utf8).text
+    assert services.people.get("3003").name == "Cecília Gonçalves"
+
+
+def test_people_import_of_an_unreadable_file_is_an_error(site: Site) -> None:
+    services, _, admin = site
+    before = len(services.people.find(extension="2001"))
+    no_columns = import_file(admin, "código;nome\r\n3001;Ana\r\n".encode("cp1252"))
+    assert no_columns.status_code == 422
+    assert 'class="error"' in no_columns.text and "pelo menos code e name" in no_columns.text
+    assert 'class="notice"' not in no_columns.text
+    nothing_good = import_file(admin, b"code;name\r\n;Sem C\xf3digo\r\n")
+    assert nothing_good.status_code == 422
+    assert "Linha 2: Informe o código da pessoa." in nothing_good.text
+    assert 'class="notice"' not in nothing_good.text
+    undecodable = import_file(admin, b"code,name\n3001,\x81\x8d\n")
+    assert undecodable.status_code == 422 and "nem em Windows-1252" in undecodable.text
+    assert len(services.people.find(extension="2001")) == before
 
 
 def test_team_members_and_the_last_admin(site: Site) -> None:

@@ -112,20 +112,22 @@ def test_reports_page_and_csv_exports(recorded: Services) -> None:
         answer = admin.get(f"/reports/satisfaction.csv?{query}")
         assert answer.headers["content-type"].startswith("text/csv")
         assert "attachment" in answer.headers["content-disposition"]
-        rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig"))))
+        # As Excel pt-BR opens it: UTF-8 with a BOM, ";" between cells, decimal commas.
+        assert answer.content.startswith("\ufeffSatisfação;".encode())
+        rows = list(csv.reader(io.StringIO(answer.content.decode("utf-8-sig")), delimiter=";"))
         assert rows == [
             ["Satisfação", "Registros", "%"],
-            ["Não opinou", "1", "20.0"],
-            ["Muito ruim", "0", "0.0"],
-            ["Ruim", "0", "0.0"],
-            ["Médio", "0", "0.0"],
-            ["Bom", "3", "60.0"],
-            ["Muito bom", "1", "20.0"],
+            ["Não opinou", "1", "20,0"],
+            ["Muito ruim", "0", "0,0"],
+            ["Ruim", "0", "0,0"],
+            ["Médio", "0", "0,0"],
+            ["Bom", "3", "60,0"],
+            ["Muito bom", "1", "20,0"],
         ]
         per_day = admin.get(f"/reports/per_day.csv?{query}").content.decode("utf-8-sig")
-        assert per_day.splitlines()[1:] == ["2026-03-09,1", "2026-03-10,2"]
+        assert per_day.splitlines()[1:] == ["2026-03-09;1", "2026-03-10;2"]
         give_ups = admin.get(f"/reports/give_ups.csv?{query}").content.decode("utf-8-sig")
-        assert "Menu de categorias,1,33.3" in give_ups
+        assert "Menu de categorias;1;33,3" in give_ups
         assert admin.get(f"/reports/nothing.csv?{query}").status_code == 404
 
 
@@ -141,3 +143,23 @@ def test_a_failed_one_time_code_is_an_outcome_of_its_own(make_services: MakeServ
         assert page.status_code == 200
         assert "/calls/v1" in page.text and "/calls/n1" not in page.text
         assert "código de verificação não confirmado</span>" in page.text
+
+
+def test_csv_exports_carry_no_live_formula(recorded: Services) -> None:
+    """OWASP's CSV injection rule: a text cell starting with = + - @ tab or CR is prefixed
+    with ' so the spreadsheet shows it instead of running it."""
+    [category] = [c for c in recorded.catalog.tree() if c.items and c.items[0].id == 1]
+    recorded.catalog.update_item(1, key=None, name='=HYPERLINK("http://x","y")', prompt=None)
+    recorded.catalog.update_category(category.id, key=None, name="@SUM(1+1)", prompt=None)
+    [other] = [c for c in recorded.catalog.tree() if any(i.id == 3 for i in c.items)]
+    recorded.catalog.update_item(3, key=None, name="-2+3", prompt=None)
+    if other.id != category.id:
+        recorded.catalog.update_category(other.id, key=None, name="+cmd", prompt=None)
+    query = "from=2026-03-09&to=2026-03-10"
+    with dashboard(recorded) as base_url, browser_like(base_url, ADMIN) as admin:
+        text = admin.get(f"/reports/per_item.csv?{query}").content.decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    cells = {cell for row in rows[1:] for cell in row[:2]}
+    assert """'=HYPERLINK("http://x","y")""" in cells and "'@SUM(1+1)" in cells
+    assert "'-2+3" in cells
+    assert not any(cell.startswith(("=", "+", "-", "@", "\t", "\r")) for cell in cells)

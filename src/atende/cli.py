@@ -86,13 +86,23 @@ def token_create(
 @people_app.command("import")
 def people_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
     """Create or update people from a CSV (code,name,phone,extensions,email,card_number,cpf)."""
+    from atende.services.errors import ServiceError
+    from atende.services.spreadsheets import line_ranges
+
     services = open_services()
-    with file.open(newline="", encoding="utf-8-sig") as stream:
-        created, updated, errors = services.people.import_csv(stream)
-    for error in errors:
-        console.print(f"[yellow]{error}[/yellow]")
-    console.print(f"{created} created, {updated} updated, {len(errors)} rejected")
-    if errors:
+    try:
+        result = services.people.import_csv(file.read_bytes())
+    except ServiceError as exc:
+        console.print(f"[red]atende: {exc.message}[/red]")
+        raise typer.Exit(2) from None
+    for rejected in result.rejected:
+        console.print(f"[yellow]line {rejected.line}: {rejected.error.message}[/yellow]")
+    if result.imported_lines:
+        console.print(f"imported lines: {line_ranges(result.imported_lines)}")
+    console.print(
+        f"{result.created} created, {result.updated} updated, {len(result.rejected)} rejected"
+    )
+    if result.rejected:
         raise typer.Exit(1)
 
 

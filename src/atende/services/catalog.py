@@ -18,10 +18,11 @@ Entry = TypeVar("Entry", Category, Item)
 RESERVED_KEYS = frozenset({"0", "7", "9", "*", "#"})
 ITEM_RESERVED_KEYS = frozenset({"0", "9", "*", "#"})
 PARKING_KEY = "#"  # never a menu key (see above): a key held for a moment during a swap
+KEYPAD_DIGITS = frozenset("0123456789")  # not str.isdigit(): "¹", "٣" and "७" are no keys
 
 
 def _check_key(key: str, reserved: frozenset[str]) -> None:
-    if len(key) != 1 or not key.isdigit() or key in reserved:
+    if key not in KEYPAD_DIGITS or key in reserved:
         allowed = ", ".join(k for k in "123456789" if k not in reserved)
         raise Invalid(f"key must be one keypad digit among {allowed}", field="key")
 

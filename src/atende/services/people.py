@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import IO
+from dataclasses import dataclass, field
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from atende.db.models import Person, PersonExtension
 from atende.domain.identity import InvalidIdentifier, normalize_cpf, normalize_phone
 from atende.runtime import Runtime
-from atende.services.errors import Conflict, Invalid, NotFound
+from atende.services import spreadsheets
+from atende.services.errors import Conflict, Invalid, NotFound, ServiceError
 
 UNIQUE_FIELDS = ("code", "card_number", "cpf")
 
@@ -44,6 +45,11 @@ def _clean(data: PersonData) -> PersonData:
             data.cpf = normalize_cpf(data.cpf)
     except InvalidIdentifier as exc:
         raise Invalid(f"cpf: {exc}", field="cpf") from None
+    if data.email:
+        try:
+            data.email = validate_email(data.email, check_deliverability=False).normalized
+        except EmailNotValidError as exc:
+            raise Invalid(f"email: {exc}", field="email") from None
     if data.extensions is not None:
         data.extensions = list(dict.fromkeys(e.strip() for e in data.extensions if e.strip()))
     for name in ("phone", "email", "card_number", "cpf"):
@@ -67,6 +73,50 @@ def _apply(person: Person, data: PersonData) -> None:
         ]
 
 
+def _check_extensions_free(session: Session, person: Person) -> None:
+    """Two active people never share an extension: caller id would no longer say who calls.
+    Run inside the transaction that saves ``person``, after its changes."""
+    if not person.active or not person.extensions:
+        return
+    session.flush()
+    taken = session.execute(
+        select(PersonExtension.extension, Person.code)
+        .join(Person)
+        .where(
+            PersonExtension.extension.in_([e.extension for e in person.extensions]),
+            Person.active.is_(True),
+            Person.id != person.id,
+        )
+        .order_by(PersonExtension.extension)
+        .limit(1)
+    ).first()
+    if taken is not None:
+        extension, code = taken
+        raise Conflict(
+            f"extension {extension} already belongs to person {code}",
+            field="extensions",
+            details={"extension": extension, "code": code},
+        )
+
+
+@dataclass
+class RejectedRow:
+    """A line of an imported file that was not imported, and why."""
+
+    line: int
+    error: ServiceError
+
+
+@dataclass
+class ImportResult:
+    """What an import did: how many people it created and updated, which lines went in."""
+
+    created: int = 0
+    updated: int = 0
+    imported_lines: list[int] = field(default_factory=list)
+    rejected: list[RejectedRow] = field(default_factory=list)
+
+
 class PeopleService:
     def __init__(self, runtime: Runtime) -> None:
         self.sessions = runtime.sessions
@@ -80,6 +130,7 @@ class PeopleService:
                 person = Person(active=True if data.active is None else data.active)
                 _apply(person, data)
                 session.add(person)
+                _check_extensions_free(session, person)
             return person
         except IntegrityError:
             raise self._conflict(data, own_code=None) from None
@@ -134,38 +185,50 @@ class PeopleService:
                 if person is None:
                     raise NotFound(f"no person with code {code}", field="code")
                 _apply(person, data)
+                if data.extensions is not None or data.active:
+                    _check_extensions_free(session, person)
             return person
         except IntegrityError:
             raise self._conflict(data, own_code=code) from None
 
-    def import_csv(self, stream: IO[str]) -> tuple[int, int, list[str]]:
-        """Create or update people from CSV rows; returns (created, updated, errors by line).
+    def import_csv(self, raw: bytes) -> ImportResult:
+        """Create or update people from the rows of a CSV file as a spreadsheet saves it
+        (UTF-8 or Windows-1252, ``,`` or ``;``; see :mod:`atende.services.spreadsheets`).
 
         Columns: code, name, phone, extensions (separated by spaces or ``;``), email,
-        card_number, cpf. A bad row is reported with its line number and skipped; the rest go in.
+        card_number, cpf. A bad row is reported with its line number and skipped; the rest go
+        in. A file that cannot be read, or whose header lacks code and name, raises Invalid.
         """
-        created = updated = 0
-        errors: list[str] = []
-        for line, row in enumerate(csv.DictReader(stream), start=2):
+        columns, rows = spreadsheets.read_rows(raw)
+        if not {"code", "name"} <= set(columns):
+            raise Invalid(
+                f"the first line must name the columns, code and name at least; it has: "
+                f"{', '.join(columns) or 'nothing'}",
+                field="columns",
+            )
+        result = ImportResult()
+        for line, row in enumerate(rows, start=2):
             data = PersonData(
-                code=(row.get("code") or "").strip() or None,
-                name=(row.get("name") or "").strip() or None,
-                phone=(row.get("phone") or "").strip(),
-                extensions=_split_extensions(row.get("extensions") or ""),
-                email=(row.get("email") or "").strip(),
-                card_number=(row.get("card_number") or "").strip(),
-                cpf=(row.get("cpf") or "").strip(),
+                code=row.get("code", "").strip() or None,
+                name=row.get("name", "").strip() or None,
+                phone=row.get("phone", "").strip(),
+                extensions=_split_extensions(row.get("extensions", "")),
+                email=row.get("email", "").strip(),
+                card_number=row.get("card_number", "").strip(),
+                cpf=row.get("cpf", "").strip(),
             )
             try:
                 try:
                     self.update(data.code or "", data)
-                    updated += 1
+                    result.updated += 1
                 except NotFound:
                     self.create(data)
-                    created += 1
+                    result.created += 1
             except (Invalid, Conflict) as exc:
-                errors.append(f"line {line}: {exc.message}")
-        return created, updated, errors
+                result.rejected.append(RejectedRow(line, exc))
+            else:
+                result.imported_lines.append(line)
+        return result
 
 
 def _split_extensions(raw: str) -> list[str]:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable
 from typing import Annotated
 
@@ -11,10 +10,12 @@ from fastapi import APIRouter, Form, Request, UploadFile
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from atende.services.errors import ServiceError
 from atende.services.people import PersonData
+from atende.services.spreadsheets import line_ranges
 from atende.web.queries import people
 from atende.web.security import Admin, FormAdmin, services_of
-from atende.web.templating import after_form, render
+from atende.web.templating import after_form, error_text, render
 from atende.web.texts import web_text
 
 router = APIRouter(prefix="/admin/people", include_in_schema=False)
@@ -88,19 +89,34 @@ def add_person(
 @router.post("/import")
 async def import_people(request: Request, member: FormAdmin, file: UploadFile) -> Response:
     raw = await file.read()
+    return await run_in_threadpool(_import, request, raw)
+
+
+def _import(request: Request, raw: bytes) -> Response:
+    """Import, then the page: the lines imported as a notice, each rejected line (or the
+    whole file) as an error, in the member's language."""
     language = services_of(request).runtime.settings.language
     try:
-        stream = io.StringIO(raw.decode("utf-8-sig"), newline="")
-    except UnicodeDecodeError:
-        error = web_text("error_generic", language, detail="UTF-8")
-        return await run_in_threadpool(_page, request, error=error, status=422)
-    created, updated, errors = await run_in_threadpool(
-        services_of(request).people.import_csv, stream
-    )
-    summary = web_text(
-        "people_imported", language, created=created, updated=updated, rejected=len(errors)
-    )
-    return await run_in_threadpool(_page, request, imported=summary, rejected=errors)
+        result = services_of(request).people.import_csv(raw)
+    except ServiceError as exc:
+        return _page(request, error=error_text(request, exc), status=exc.status)
+    rejected = [
+        web_text(
+            "people_import_line", language, line=row.line, detail=error_text(request, row.error)
+        )
+        for row in result.rejected
+    ]
+    summary = ""
+    if result.imported_lines:
+        summary = web_text(
+            "people_imported",
+            language,
+            lines=line_ranges(result.imported_lines),
+            created=result.created,
+            updated=result.updated,
+        )
+    status = 422 if rejected and not summary else 200
+    return _page(request, imported=summary, rejected=rejected, status=status)
 
 
 @router.post("/{code}/active")

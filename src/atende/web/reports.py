@@ -3,8 +3,6 @@ a table, and a CSV export of those rows."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -14,6 +12,7 @@ from starlette.responses import Response
 
 from atende.services.bundle import Services
 from atende.services.reports import Period, Share
+from atende.services.spreadsheets import Cell, excel_csv
 from atende.web.queries import parse_day
 from atende.web.security import Member, services_of
 from atende.web.templating import not_found, number, render, seconds
@@ -23,7 +22,6 @@ router = APIRouter(include_in_schema=False)
 
 DEFAULT_DAYS = 30
 MAX_DAYS = 366
-Cell = str | int | float
 T = Callable[..., str]  # the text function: t(key, **fields)
 
 
@@ -182,13 +180,9 @@ def report_csv(request: Request, name: str, member: Member) -> Response:
     if not found:
         return not_found(request)
     report = found[0]
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(report.headers)
-    writer.writerows(report.rows)
     filename = f"atende-{name}-{period.first.isoformat()}-{period.last.isoformat()}.csv"
     return Response(
-        "\ufeff" + out.getvalue(),  # the BOM makes spreadsheet programs read UTF-8
+        excel_csv(report.headers, report.rows),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

@@ -68,10 +68,11 @@ def after_form(
 
 def error_text(request: Request, exc: ServiceError) -> str:
     """A service error in the member's language: a specific text when there is one for its
-    code and field, else a general one with the service's own message."""
+    code and field (filled with the error's details), else a general one with the service's
+    own message."""
     language = services_of(request).runtime.settings.language
     try:
-        return web_text(f"error_{exc.code}_{exc.field}", language)
+        return web_text(f"error_{exc.code}_{exc.field}", language, **exc.details)
     except KeyError:
         return web_text("error_generic", language, detail=exc.message)
 

@@ -57,6 +57,17 @@ PT_BR: dict[str, str] = {
     "error_conflict_username": "Já existe um membro da equipe com este usuário.",
     "error_conflict_day": "Este dia já está na lista.",
     "error_conflict_code": "Já existe uma pessoa com este código.",
+    "error_conflict_card_number": "Já existe uma pessoa com esta carteirinha.",
+    "error_conflict_cpf": "Já existe uma pessoa com este CPF.",
+    "error_conflict_extensions": "O ramal {extension} já pertence à pessoa {code}.",
+    "error_invalid_code": "Informe o código da pessoa.",
+    "error_invalid_name": "Informe o nome.",
+    "error_invalid_email": "E-mail inválido.",
+    "error_invalid_encoding": "O arquivo não está em UTF-8 nem em Windows-1252: salve-o de novo "
+    "como CSV.",
+    "error_invalid_columns": "A primeira linha do arquivo deve ter os nomes das colunas, com pelo "
+    "menos code e name, separados por vírgula ou ponto e vírgula.",
+    "error_invalid_file": "O arquivo não é um CSV legível: salve-o de novo como CSV.",
     "error_invalid_key": "A tecla deve ser um dígito de 1 a 8 (0, 7 e 9 são reservadas).",
     "error_invalid_password": "A senha precisa ter pelo menos 10 caracteres.",
     "error_invalid_username": "Usuário: letras minúsculas, dígitos, '.', '_' ou '-'.",
@@ -217,10 +228,13 @@ PT_BR: dict[str, str] = {
     "people_title": "Pessoas",
     "people_add": "Nova pessoa",
     "people_import": "Importar CSV",
-    "people_import_hint": "Cabeçalho: code,name,phone,extensions,email,card_number,cpf. "
-    "Pessoas já cadastradas (mesmo código) são atualizadas.",
+    "people_import_hint": "Cabeçalho: code,name,phone,extensions,email,card_number,cpf "
+    "(separados por vírgula ou ponto e vírgula; CSV do Excel ou UTF-8). Pessoas já cadastradas "
+    "(mesmo código) são atualizadas.",
     "people_import_file": "Arquivo CSV",
-    "people_imported": "{created} criadas, {updated} atualizadas, {rejected} rejeitadas.",
+    "people_imported": "Linhas importadas: {lines} ({created} criadas, {updated} atualizadas).",
+    "people_import_rejected": "Linhas não importadas ({count}):",
+    "people_import_line": "Linha {line}: {detail}",
     "people_empty": "Nenhuma pessoa encontrada.",
     "card_number": "Carteirinha",
     "cpf": "CPF",
