@@ -18,6 +18,8 @@ from typing import Literal, TypeVar
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from atende.domain.digits import is_digits
+
 T = TypeVar("T")
 
 # What a connector does, each with its own timeout (ATENDE_CONNECTOR_TIMEOUTS).
@@ -143,7 +145,7 @@ class Settings(BaseSettings):
     @field_validator("ans_registration")
     @classmethod
     def _six_digits(cls, value: str) -> str:
-        if not (value.isdigit() and len(value) == 6):
+        if not (is_digits(value) and len(value) == 6):
             raise ValueError("must be the operator's 6-digit ANS registration")
         return value
 

@@ -38,6 +38,7 @@ from atende.agi.errors import (
     PlaybackFailed,
 )
 from atende.agi.lines import read_line
+from atende.domain.digits import is_digits
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,7 @@ def _describe(line: str) -> str:
     """A reply line fit for a log: escaped, capped, its status code kept and every other digit
     masked (a malformed line may still carry keys typed or a variable's value)."""
     code, space, rest = line.partition(" ")
-    shown = code + space + _mask(rest) if len(code) == 3 and code.isdigit() else _mask(line)
+    shown = code + space + _mask(rest) if len(code) == 3 and is_digits(code) else _mask(line)
     if len(shown) > _LOGGED_REPLY_CHARS:
         return repr(shown[:_LOGGED_REPLY_CHARS]) + "..."
     return repr(shown)

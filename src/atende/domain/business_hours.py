@@ -26,6 +26,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import holidays
 
+from atende.domain.digits import ASCII_DIGITS, is_digits
+
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _MIDNIGHT = 24 * 60
 
@@ -51,7 +53,7 @@ Schedule = tuple[tuple[Interval, ...], ...]
 
 def _parse_clock(text: str, setting: str) -> int:
     hours, sep, minutes = text.partition(":")
-    if not (sep and hours.isdigit() and len(minutes) == 2 and minutes.isdigit()):
+    if not (sep and is_digits(hours) and len(minutes) == 2 and is_digits(minutes)):
         raise ValueError(f"{setting}: bad time {text!r} (use HH:MM)")
     value = int(hours) * 60 + int(minutes)
     if int(minutes) > 59 or value > _MIDNIGHT:
@@ -105,7 +107,7 @@ def parse_hours(text: str) -> Schedule:
         raise ValueError("ATENDE_HOURS: empty (example: 'mon-fri 08:00-18:00')")
     for group in groups:
         days_text, _, intervals_text = group.partition(" ")
-        if any(ch.isdigit() for ch in days_text):
+        if any(ch in ASCII_DIGITS for ch in days_text):
             raise ValueError(f"ATENDE_HOURS: {group!r} names no days (example: 'mon 08:00-12:00')")
         if not intervals_text:
             raise ValueError(f"ATENDE_HOURS: {group!r} has no times (example: 'sat 08:00-12:00')")

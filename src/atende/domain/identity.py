@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import phonenumbers
 
+from atende.domain.digits import only_digits
+
 DEFAULT_REGION = "BR"
 
 
@@ -44,7 +46,7 @@ def _cpf_digit(digits: str) -> str:
 
 def normalize_cpf(raw: str) -> str:
     """The 11 digits of a CPF typed with or without punctuation, checked, or InvalidIdentifier."""
-    digits = "".join(ch for ch in raw if ch.isdigit())
+    digits = only_digits(raw)
     if len(digits) != 11 or digits == digits[0] * 11:
         raise InvalidIdentifier("a CPF has 11 digits")
     if _cpf_digit(digits[:9]) != digits[9] or _cpf_digit(digits[:10]) != digits[10]:

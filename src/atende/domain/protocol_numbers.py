@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
+from atende.domain.digits import is_digits
+
 ProtocolFormat = Literal["ans", "helpdesk"]
 
 HELPDESK_SEQUENCE_DIGITS = 6
@@ -38,7 +40,7 @@ def luhn_check_digit(digits: str) -> str:
 
 
 def luhn_valid(number: str) -> bool:
-    return len(number) > 1 and number.isdigit() and luhn_check_digit(number[:-1]) == number[-1]
+    return len(number) > 1 and is_digits(number) and luhn_check_digit(number[:-1]) == number[-1]
 
 
 @dataclass(frozen=True)
@@ -68,7 +70,7 @@ class ProtocolScheme:
 
         A false answer needs no database lookup; a true one still may not exist.
         """
-        if not number.isdigit():
+        if not is_digits(number):
             return False
         if self.format == "ans":
             return len(number) == 20

@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from atende.domain.digits import is_digits
 from atende.messaging.port import DeliveryError
 
 RETRYABLE_STATUSES = frozenset({401, 403, 408, 409, 425, 429})
@@ -36,7 +37,7 @@ def retry_after(response: httpx.Response) -> float | None:
     value = response.headers.get("Retry-After", "").strip()
     if not value:
         return None
-    if value.isdigit():
+    if is_digits(value):
         return float(value)
     try:
         when = email.utils.parsedate_to_datetime(value)

@@ -11,6 +11,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
+from atende.domain.digits import is_digits
+
 MessageKind = Literal["otp", "protocol", "status_change"]
 
 
@@ -73,7 +75,7 @@ class Unaddressable(DeliveryError):
 
 def is_phone(address: str) -> bool:
     """True for an E.164 number (``+`` and digits), as atende stores phones."""
-    return address.startswith("+") and address[1:].isdigit()
+    return address.startswith("+") and is_digits(address[1:])
 
 
 def require_phone(channel: str, address: str) -> str:

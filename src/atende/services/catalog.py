@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from atende.db.models import Category, Item, Ticket
+from atende.domain.digits import ASCII_DIGITS
 from atende.runtime import Runtime
 from atende.services.errors import Conflict, Invalid, NotFound
 
@@ -18,11 +19,10 @@ Entry = TypeVar("Entry", Category, Item)
 RESERVED_KEYS = frozenset({"0", "7", "9", "*", "#"})
 ITEM_RESERVED_KEYS = frozenset({"0", "9", "*", "#"})
 PARKING_KEY = "#"  # never a menu key (see above): a key held for a moment during a swap
-KEYPAD_DIGITS = frozenset("0123456789")  # not str.isdigit(): "¹", "٣" and "७" are no keys
 
 
 def _check_key(key: str, reserved: frozenset[str]) -> None:
-    if key not in KEYPAD_DIGITS or key in reserved:
+    if key not in ASCII_DIGITS or key in reserved:
         allowed = ", ".join(k for k in "123456789" if k not in reserved)
         raise Invalid(f"key must be one keypad digit among {allowed}", field="key")
 

@@ -18,13 +18,14 @@ from datetime import date
 
 from num2words import num2words
 
+from atende.domain.digits import is_digits
 from atende.texts import DEFAULT_LANGUAGE, text
 
 
 def digit_groups(digits: str, size: int = 4) -> list[str]:
     """``digits`` cut in groups of ``size`` from the left; a last group of one digit joins the
     group before it, so that no digit is heard alone after a pause."""
-    if not digits.isdigit():
+    if not is_digits(digits):
         raise ValueError("only digits can be read digit by digit")
     if size < 2:
         raise ValueError("a group has at least two digits")

@@ -15,6 +15,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
 
 from atende.db.models import Call, Item, Message, Person, Ticket
+from atende.domain.digits import is_digits, only_digits
 from atende.runtime import Runtime
 
 Q = TypeVar("Q", bound=Select[Any])
@@ -31,7 +32,7 @@ def parse_day(value: str | None) -> date | None:
 
 
 def parse_id(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    return int(value) if value and is_digits(value) else None
 
 
 def _within(
@@ -82,7 +83,7 @@ class TicketQuery:
         query = _within(query, Ticket.created_at, runtime, self.first_day, self.last_day)
         words = self.search.strip()
         if words:
-            digits = "".join(ch for ch in words if ch.isdigit())
+            digits = only_digits(words)
             by_name = func.lower(Person.name).contains(words.lower(), autoescape=True)
             query = query.where(
                 or_(Ticket.protocol.startswith(digits, autoescape=True), by_name)
