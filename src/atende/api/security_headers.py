@@ -15,10 +15,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 _COMMON = "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 POLICY = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " + _COMMON
 # FastAPI's Swagger UI page: an inline start-up script, its bundle (from jsDelivr unless served
-# locally) and the FastAPI favicon.
+# locally), styles its widgets may set inline, and the FastAPI favicon.
 DOCS_POLICY = (
     "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' https://cdn.jsdelivr.net; "
+    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
     "img-src 'self' data: https://fastapi.tiangolo.com; " + _COMMON
 )
 DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect"})
