@@ -317,6 +317,7 @@ def start_server(max_calls: int) -> Server:
         "ATENDE_OTP": "never",
         "ATENDE_HOURS": "mon-sun 00:00-24:00",
         "ATENDE_AGI_MAX_CALLS": str(max_calls),
+        "ATENDE_AUDIO_PERSONAL_TRANSCRIPTS": "1",  # the callers react to the name they hear
     }
     env.pop("ATENDE_DATABASE_URL", None)
     env.pop("ATENDE_CONFIG", None)

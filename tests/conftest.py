@@ -150,6 +150,7 @@ def make_services(
             "agi_port": 0,
             "hours": "mon-sun 00:00-24:00",
             "holidays": "",
+            "audio_personal_transcripts": True,  # scripted callers react to names they hear
         }
         values.update(overrides)
         return build_services(build_runtime(Settings(**values), engine=shared_engine))  # type: ignore[arg-type]

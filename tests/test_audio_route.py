@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -13,8 +14,15 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from atende.agi.emulator import HANGUP, CallerInput, EmulatedCommand
+from atende.api.app import create_app
 from atende.api.audio import audio_router
-from atende.speech import AudioCache, AudioFile, EspeakEngine
+from atende.demo import load_demo_people
+from atende.services.bundle import Services
+from atende.speech import AudioCache, AudioFile, EspeakEngine, speech_engine
+from atende.texts import text
+from live_server import serve
+from ura_harness import place_call, running_ura
 
 
 @pytest.fixture(scope="module")
@@ -103,3 +111,34 @@ def test_anything_else_is_not_found(base_url: str, greeting: AudioFile, path: st
 
     assert response.status_code == 404
     assert b"not audio" not in response.content
+
+
+def test_a_callers_name_cannot_be_found_from_its_words(
+    make_services: Callable[..., Services], tmp_path: Path
+) -> None:
+    sounds = tmp_path / "sounds"
+    services = make_services(otp="never", sounds_dir=sounds, audio_personal_transcripts=False)
+    load_demo_people(services.people)
+    played: list[str] = []
+    keys = iter(["1", HANGUP])  # open a ticket; hang up at "Você é Maria da Silva?"
+
+    async def caller(command: EmulatedCommand) -> CallerInput:
+        if command.verb == "WAIT FOR DIGIT":
+            return None
+        played.append(command.args[0])
+        return next(keys)
+
+    async def call() -> None:
+        async with running_ura(services) as (server, _):
+            await place_call(server.port, caller, callerid="2001")  # type: ignore[arg-type]
+
+    asyncio.run(call())
+    menu, confirm = (Path(name) for name in played)
+    assert menu.with_suffix(".txt").read_text(encoding="utf-8").startswith("Para abrir")
+    assert not confirm.with_suffix(".txt").exists()  # the name is not written down
+    assert not any("Maria" in path.read_text(encoding="utf-8") for path in sounds.glob("*.txt"))
+    # Its file name is not what hashing the words gives (the content address of any audio).
+    words = str(text("confirm_name", name="Maria da Silva"))
+    assert confirm.name != AudioCache(sounds, speech_engine(services.runtime.settings)).key(words)
+    with serve(create_app(services)) as base_url:  # still served to a remote Asterisk
+        assert httpx.get(f"{base_url}/audio/{confirm.name}.wav").status_code == 200

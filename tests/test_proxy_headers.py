@@ -38,6 +38,13 @@ def test_a_trusted_proxy_passes_on_the_office_address(tmp_path: Path) -> None:
         assert catalog_status(url, token, None) == 403  # the proxy's own address is not allowed
 
 
+def test_no_proxy_is_trusted_unless_configured(tmp_path: Path) -> None:
+    # A local process (here: the test, on 127.0.0.1) cannot claim an allow-listed address.
+    with running_atende(tmp_path) as (url, _):
+        token = office_token(tmp_path)
+        assert catalog_status(url, token, "10.9.4.20") == 403
+
+
 def test_forwarded_for_from_an_untrusted_peer_is_ignored(tmp_path: Path) -> None:
     with running_atende(tmp_path, ATENDE_TRUSTED_PROXIES="192.0.2.1") as (url, _):
         token = office_token(tmp_path)

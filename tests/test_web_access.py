@@ -3,16 +3,24 @@ for technicians, no form without its CSRF token, sign-in throttled and its cooki
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from datetime import timedelta
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 
+from atende.api.app import create_app
+from atende.db.models import LoginAttempts
 from atende.demo import load_demo_people
 from atende.services.bundle import Services
 from atende.services.tickets import NewTicket
 from e2e.site import ADMIN, TECHNICIAN, browser_like, csrf_in, dashboard, sign_in
+from live_server import serve
 
 MakeServices = Callable[..., Services]
 
@@ -166,6 +174,47 @@ def test_wrong_passwords_are_throttled(site: tuple[Services, str, str]) -> None:
         assert sign_in(other, ADMIN).status_code == 303
 
 
+def test_parallel_guesses_get_only_the_allowed_password_checks(
+    make_services: MakeServices,
+) -> None:
+    services = make_services()  # ATENDE_WEB_LOGIN_ATTEMPTS: 5
+    guesses = 30
+    wrong = replace(TECHNICIAN, password="errada-errada")
+    start = threading.Barrier(guesses)
+
+    def guess(base_url: str) -> int:
+        with browser_like(base_url) as client:
+            page = client.get("/login")  # each guess with its own sign-in form cookie
+            start.wait()
+            form = {"username": wrong.username, "password": wrong.password, "next": "/"}
+            return client.post(
+                "/login", data={**form, "csrf_token": csrf_in(page.text)}
+            ).status_code
+
+    with dashboard(services) as base_url, ThreadPoolExecutor(guesses) as pool:
+        answers = Counter(pool.map(guess, [base_url] * guesses))
+    # 401: the password was checked and wrong; 429: refused before any check.
+    assert answers == {401: 5, 429: guesses - 5}
+
+
+def test_the_count_is_shared_by_every_node_and_expires(make_services: MakeServices) -> None:
+    services = make_services(web_login_attempts=2)
+    wrong = replace(TECHNICIAN, password="errada-errada")
+    with dashboard(services) as first, serve(create_app(services)) as second:
+        with browser_like(first) as client:
+            assert [sign_in(client, wrong).status_code for _ in range(2)] == [401, 401]
+            assert sign_in(client, replace(wrong, username="ghost")).status_code == 401
+        with browser_like(second) as client:  # another process on the same database
+            assert sign_in(client, TECHNICIAN).status_code == 429
+            real_clock = services.runtime.clock
+            services.runtime.clock = lambda: real_clock() + timedelta(minutes=16)
+            assert sign_in(client, TECHNICIAN).status_code == 303  # a new window
+    with services.runtime.sessions() as session:
+        # The successful sign-in removed the name's count and the windows that had passed.
+        assert session.scalar(select(func.count()).select_from(LoginAttempts)) == 1
+        assert session.scalar(select(LoginAttempts.attempts)) == 0  # the address's, given back
+
+
 def test_deactivated_member_is_signed_out(site: tuple[Services, str, str]) -> None:
     services, base_url, _ = site
     with browser_like(base_url, TECHNICIAN) as technician:
@@ -200,3 +249,24 @@ def test_api_and_health_still_served(site: tuple[Services, str, str]) -> None:
         assert client.get("/metrics").status_code == 200
         assert client.get("/api/v1/catalog").status_code == 401  # a token, not a cookie
         assert client.get("/static/htmx.min.js").status_code == 200
+
+
+def test_pages_forbid_inline_scripts_and_framing(site: tuple[Services, str, str]) -> None:
+    _, base_url, _ = site
+    with browser_like(base_url, ADMIN) as client:
+        for path in ["/login", *MEMBER_PAGES, *ADMIN_PAGES, "/static/app.css", "/api/v1/catalog"]:
+            headers = client.get(path).headers
+            policy = {
+                name: value.strip()
+                for name, _, value in (
+                    part.strip().partition(" ")
+                    for part in headers["content-security-policy"].split(";")
+                )
+            }
+            assert policy["script-src"] == "'self'" and policy["style-src"] == "'self'", path
+            assert policy["frame-ancestors"] == "'none'", path
+            assert headers["x-frame-options"] == "DENY", path
+            assert headers["x-content-type-options"] == "nosniff", path
+            assert headers["referrer-policy"] == "same-origin", path
+        docs = client.get("/docs").headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in docs  # Swagger UI runs its inline start, unframed

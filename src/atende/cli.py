@@ -15,6 +15,7 @@ from rich.console import Console
 
 from atende.config import Settings, SettingsError, load_settings
 from atende.db.migrate import upgrade
+from atende.private_paths import private_directory
 from atende.runtime import Runtime, build_runtime
 from atende.services.bundle import Services, build_services
 
@@ -45,7 +46,7 @@ def settings_or_exit() -> Settings:
 
 def open_services(migrate: bool = True) -> Services:
     settings = settings_or_exit()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_directory(settings.data_dir)
     if migrate:
         upgrade(settings.effective_database_url)
     try:
@@ -59,7 +60,7 @@ def open_services(migrate: bool = True) -> Services:
 def db_upgrade() -> None:
     """Create or migrate the database schema to the newest version."""
     settings = settings_or_exit()
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_directory(settings.data_dir)
     upgrade(settings.effective_database_url)
     console.print("database is up to date")
 

@@ -60,8 +60,9 @@ class Settings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(8080, ge=1, le=65535)
     # Reverse proxies whose X-Forwarded-For is believed (the client address that token IP
-    # allow-lists check); anything else is taken at its TCP address.
-    trusted_proxies: str = "127.0.0.1,::1"
+    # allow-lists check); anything else is taken at its TCP address. None by default: any local
+    # process could otherwise claim an allow-listed address through the header.
+    trusted_proxies: str = ""
 
     protocol_format: Literal["ans", "helpdesk"] = "helpdesk"
     ans_registration: str = "000000"
@@ -86,6 +87,8 @@ class Settings(BaseSettings):
     espeak_voice: str = "pt-br"
     sounds_dir: Path | None = None
     audio_base_url: str | None = None
+    # Development only: also keep the words of audio that holds a person's name beside it.
+    audio_personal_transcripts: bool = False
     messaging: str = "outbox"
 
     # Message channels and speech engines (issue 4); see MESSAGING_SETTINGS for what each

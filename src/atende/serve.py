@@ -82,7 +82,7 @@ async def run(services: Services, *, http: bool = True, agi: bool = True) -> Non
                 port=settings.http_port,
                 log_level="warning",
                 access_log=False,
-                proxy_headers=True,
+                proxy_headers=bool(settings.trusted_proxies.strip()),
                 forwarded_allow_ips=settings.trusted_proxies,
             )
             log.info(

@@ -3,7 +3,9 @@
 Code refers to a text by its key and fills named fields (``text("goodbye")``,
 ``text("confirm_name", name=...)``). Another language is one more dictionary in ``CATALOGS``
 with the same keys; a missing key in it falls back to Brazilian Portuguese. Texts without
-fields are the fixed prompts: the speech layer renders all of them at start-up.
+fields are the fixed prompts: the speech layer renders all of them at start-up. A text filled
+with a person's data (their name) comes back as a :class:`PersonalText`, which the speech layer
+treats as such (see :mod:`atende.speech.cache`).
 """
 
 from __future__ import annotations
@@ -11,6 +13,12 @@ from __future__ import annotations
 import string
 
 DEFAULT_LANGUAGE = "pt_BR"
+PERSONAL_FIELDS = frozenset({"name"})  # fields that hold a person's data
+
+
+class PersonalText(str):
+    """A text that holds a person's data: its audio must not be found from its words."""
+
 
 PT_BR: dict[str, str] = {
     # Call flow: greeting and main menu.
@@ -103,7 +111,10 @@ CATALOGS: dict[str, dict[str, str]] = {"pt_BR": PT_BR}
 def text(key: str, language: str = DEFAULT_LANGUAGE, /, **fields: object) -> str:
     """The text ``key`` in ``language`` with its fields filled; KeyError names a missing one."""
     template = CATALOGS.get(language, PT_BR).get(key) or PT_BR[key]
-    return template.format(**fields) if fields else template
+    if not fields:
+        return template
+    filled = template.format(**fields)
+    return PersonalText(filled) if PERSONAL_FIELDS & fields.keys() else filled
 
 
 def fixed_prompts(language: str = DEFAULT_LANGUAGE) -> dict[str, str]:

@@ -35,6 +35,7 @@ MARIA = "Você é Maria da Silva"
 CATEGORIES = "tipo de serviço"
 PRINTERS = "serviço de Impressoras"
 PROTOCOL = "ouvir o número novamente"
+CSP = "Content Security Policy"
 MARIA_EXTENSION = "2001"  # identifies Maria without a code (README, demo people)
 
 
@@ -56,6 +57,11 @@ def phone_call(services: Services, caller: ScriptedCaller) -> AsteriskEmulator:
 def signed_in(browser: Browser, base_url: str, member: Member, **viewport: int) -> Iterator[Page]:
     context = browser.new_context(base_url=base_url, viewport=viewport or OFFICE, locale="pt-BR")
     page = context.new_page()
+    refused: list[str] = []  # what the pages' Content-Security-Policy blocked, as Chromium says
+    page.on(
+        "console",
+        lambda message: refused.append(message.text) if CSP in message.text else None,
+    )
     page.goto("/")
     expect(page).to_have_url(f"{base_url}/login?next=%2F")
     page.fill("input[name=username]", member.username)
@@ -66,6 +72,7 @@ def signed_in(browser: Browser, base_url: str, member: Member, **viewport: int) 
         yield page
     finally:
         context.close()
+    assert refused == []
 
 
 def shoot(page: Page, folder: Path, name: str) -> None:

@@ -12,6 +12,7 @@ from atende.api import calls, catalog, people, tickets
 from atende.api.audio import audio_router
 from atende.api.errors import install_error_handlers
 from atende.api.metrics import MetricsMiddleware
+from atende.api.security_headers import SecurityHeadersMiddleware
 from atende.services.bundle import Services
 from atende.speech import cache_directory
 from atende.web import install_dashboard
@@ -38,6 +39,7 @@ def create_app(services: Services) -> FastAPI:
     app.state.services = services
     install_error_handlers(app)
     app.add_middleware(MetricsMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware)
 
     v1 = APIRouter(prefix="/api/v1")
     for module in (people, catalog, tickets, calls):

@@ -355,3 +355,17 @@ class Holiday(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     day: Mapped[str] = mapped_column(String(10), unique=True)
     name: Mapped[str] = mapped_column(String(100))
+
+
+class LoginAttempts(Base):
+    """Sign-in attempts of one user name or one client address in the current window.
+
+    ``key`` is a SHA-256 of ``name:<username>`` or ``address:<ip>`` (no name or address in
+    clear); the row is reused for a new window once ``expires_at`` has passed.
+    """
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    attempts: Mapped[int] = mapped_column(Integer)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

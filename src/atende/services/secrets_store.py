@@ -14,6 +14,8 @@ import os
 import secrets
 from pathlib import Path
 
+from atende.private_paths import private_directory
+
 SECRET_FILE = "secret.key"
 MIN_LENGTH = 32
 _HINT = "generate one with: python -c 'import secrets; print(secrets.token_hex(32))'"
@@ -42,7 +44,7 @@ def _create(path: Path) -> None:
     # same moment either wins the link or reads the complete key of the one that did, never a
     # half-written file. The key is 32 random bytes, kept as hex so it can be copied into
     # ATENDE_SECRET_KEY for another host.
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_directory(path.parent)
     temporary = path.with_name(f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}")
     descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:

@@ -45,4 +45,8 @@ def speech_engine(settings: Settings) -> SpeechChain:
 
 def audio_cache(settings: Settings) -> AudioCache:
     """The installation's audio cache (see :func:`cache_directory`) with its engines."""
-    return AudioCache(cache_directory(settings), speech_engine(settings))
+    return AudioCache(
+        cache_directory(settings),
+        speech_engine(settings),
+        personal_transcripts=settings.audio_personal_transcripts,
+    )

@@ -7,6 +7,13 @@ longer than Asterisk's cache path (bug #444, see the AGI transcript). With a cha
 the name is that of the engine that actually spoke: a text the first engine could not say
 during an outage is said by the next one, and rendered by the first again once it is back.
 
+Audio of a :class:`~atende.texts.PersonalText` (a caller's name) is different: anyone could
+hash "Você é NAME?..." and ask the HTTP route whether that file exists, i.e. whether that person
+called. Its name is an HMAC of the text under a key each cache draws at random and never
+stores, so it cannot be computed from the words (another process renders the name once more:
+a second of synthesis, once per process), and its words are not written beside it unless
+``ATENDE_AUDIO_PERSONAL_TRANSCRIPTS`` asks for it (development: ``atende call`` shows them).
+
 Files are written to a temporary name in the same directory and renamed: Asterisk, the HTTP
 route and other atende processes see a whole file or none. Fixed prompts are rendered at
 start-up (:meth:`AudioCache.prerender`); the rest (callers' names) are removed by
@@ -18,10 +25,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import hmac
 import io
 import json
 import logging
 import os
+import secrets
 import tempfile
 import threading
 import time
@@ -33,6 +42,7 @@ from pathlib import Path
 
 from atende.config import Settings
 from atende.speech.port import SAMPLE_RATE, SpeechChain, SpeechEngine
+from atende.texts import PersonalText
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +91,8 @@ class AudioFile:
 
     @property
     def text_path(self) -> Path:
-        """The text the audio says, kept beside it for the terminal softphone (never served)."""
+        """The text the audio says, kept beside it for the terminal softphone (never served;
+        not written for personal texts, see the module's documentation)."""
         return self.path.with_suffix(TEXT_SUFFIX)
 
     def url(self, base_url: str) -> str:
@@ -107,9 +118,17 @@ class _KeyLock:
 class AudioCache:
     """Audio files for texts, synthesized by ``engine`` on first use."""
 
-    def __init__(self, directory: Path, engine: SpeechEngine | SpeechChain) -> None:
+    def __init__(
+        self,
+        directory: Path,
+        engine: SpeechEngine | SpeechChain,
+        *,
+        personal_transcripts: bool = False,
+    ) -> None:
         self.directory = directory.resolve()
         self.engine = engine
+        self.personal_transcripts = personal_transcripts
+        self._personal_key = secrets.token_bytes(32)
         self.chain = engine if isinstance(engine, SpeechChain) else SpeechChain([engine])
         self._guard = threading.Lock()
         self._locks: dict[str, _KeyLock] = {}
@@ -118,8 +137,10 @@ class AudioCache:
     def key(self, text: str, engine: SpeechEngine | None = None) -> str:
         """The file name (without suffix) of ``text`` said by ``engine`` (default: the first)."""
         engine = engine or self.chain.engines[0]
-        identity = json.dumps([engine.name, engine.voice, text], ensure_ascii=False)
-        return hashlib.sha256(identity.encode()).hexdigest()
+        identity = json.dumps([engine.name, engine.voice, text], ensure_ascii=False).encode()
+        if isinstance(text, PersonalText):
+            return hmac.new(self._personal_key, identity, hashlib.sha256).hexdigest()
+        return hashlib.sha256(identity).hexdigest()
 
     def get(self, text: str) -> AudioFile:
         """The audio for ``text``, synthesized now if no process has done it before.
@@ -142,7 +163,7 @@ class AudioCache:
 
     def _store(self, text: str, engine: SpeechEngine, wav: bytes) -> AudioFile:
         audio = AudioFile(self.directory / f"{self.key(text, engine)}{SUFFIX}")
-        self._write(audio.text_path, text.encode())
+        self._write_text(audio, [text])
         self._write(audio.path, wav)
         return audio
 
@@ -173,7 +194,7 @@ class AudioCache:
             joined.setsampwidth(SAMPLE_WIDTH)
             joined.setframerate(SAMPLE_RATE)
             joined.writeframes(bytes(pcm))
-        self._write(audio.text_path, " ".join(p for p in parts if p).encode())
+        self._write_text(audio, parts)
         self._write(audio.path, out.getvalue())
         return audio
 
@@ -226,6 +247,12 @@ class AudioCache:
                 entry.users -= 1
                 if not entry.users:
                     del self._locks[key]
+
+    def _write_text(self, audio: AudioFile, parts: Sequence[str]) -> None:
+        """Keep the words beside the audio, unless they hold a person's data."""
+        personal = any(isinstance(part, PersonalText) for part in parts)
+        if not personal or self.personal_transcripts:
+            self._write(audio.text_path, " ".join(p for p in parts if p).encode())
 
     @staticmethod
     def _touch(path: Path) -> bool:

@@ -9,12 +9,12 @@ from urllib.parse import urlsplit
 from fastapi import APIRouter, Form, Request
 from starlette.responses import RedirectResponse, Response
 
+from atende.services.login_throttle import LoginThrottle
 from atende.web.security import (
     LOGIN_CSRF_COOKIE,
     SESSION_COOKIE,
     CsrfRejected,
     FormMember,
-    LoginThrottle,
     services_of,
     set_cookie,
     tokens_match,
@@ -25,14 +25,6 @@ from atende.web.texts import web_text
 router = APIRouter(include_in_schema=False)
 
 LOGIN_FORM_MAX_AGE = 3600
-
-
-def _throttle(request: Request) -> LoginThrottle:
-    state = request.app.state
-    if not hasattr(state, "login_throttle"):
-        limit = services_of(request).runtime.settings.web_login_attempts
-        state.login_throttle = LoginThrottle(limit)
-    return state.login_throttle
 
 
 def _safe_next(target: str) -> str:
@@ -72,16 +64,15 @@ def login(
         raise CsrfRejected
     services = services_of(request)
     language = services.runtime.settings.language
-    throttle = _throttle(request)
+    throttle = LoginThrottle(services.runtime, services.runtime.settings.web_login_attempts)
     client = request.client.host if request.client else "?"
     name = username.strip().lower()
-    if throttle.blocked(name, client):
+    if not throttle.admit(name, client):
         return _login_page(request, next, web_text("login_throttled", language), 429)
     user = services.users.authenticate(username, password)
     if user is None:
-        throttle.failed(name, client)
         return _login_page(request, next, web_text("login_failed", language), 401)
-    throttle.succeeded(name)
+    throttle.succeeded(name, client)
     clear, _ = services.users.start_session(user)
     response = RedirectResponse(_safe_next(next), status_code=303)
     max_age = int(services.runtime.settings.web_session_hours * 3600)

@@ -6,17 +6,14 @@
 * Every POST carries the session's CSRF token, as the form field ``csrf_token`` or, for htmx
   requests, the ``X-CSRF-Token`` header; the sign-in form, which has no session yet, uses a
   double-submit cookie. A POST without a matching token is refused before it does anything.
-* Failed sign-ins are counted per user name and per client address in this process; past
-  ``ATENDE_WEB_LOGIN_ATTEMPTS`` for a name (four times that for an address) in 15 minutes the
-  form answers "try later" without checking the password.
+* Sign-in attempts are counted per user name and per client address in the database (see
+  services.login_throttle); past ``ATENDE_WEB_LOGIN_ATTEMPTS`` for a name (four times that for
+  an address) in 15 minutes the form answers "try later" without checking the password.
 """
 
 from __future__ import annotations
 
 import hmac
-import threading
-import time
-from collections import defaultdict, deque
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -29,8 +26,6 @@ SESSION_COOKIE = "atende_session"
 LOGIN_CSRF_COOKIE = "atende_login_csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
-THROTTLE_WINDOW_S = 15 * 60
-ADDRESS_FACTOR = 4
 
 
 class LoginRequired(Exception):
@@ -121,38 +116,3 @@ FormAdmin = Annotated[SignedIn, Depends(form_admin)]
 def actor(member: SignedIn) -> str:
     """How a dashboard member appears in ticket history and settings."""
     return f"web:{member.user.username}"
-
-
-class LoginThrottle:
-    """Failed sign-ins in a sliding window (per process; a restart forgets them): a name may
-    fail ``limit`` times, an address (an office behind one NAT) ``ADDRESS_FACTOR`` times more."""
-
-    def __init__(self, limit: int, window_s: float = THROTTLE_WINDOW_S) -> None:
-        self.limit = limit
-        self.window_s = window_s
-        self._failures: defaultdict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
-
-    def blocked(self, name: str, address: str) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            return (
-                len(self._recent(f"name:{name}", now)) >= self.limit
-                or len(self._recent(f"address:{address}", now)) >= self.limit * ADDRESS_FACTOR
-            )
-
-    def failed(self, name: str, address: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key in (f"name:{name}", f"address:{address}"):
-                self._recent(key, now).append(now)
-
-    def succeeded(self, name: str) -> None:
-        with self._lock:
-            self._failures.pop(f"name:{name}", None)
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        attempts = self._failures[key]
-        while attempts and now - attempts[0] > self.window_s:
-            attempts.popleft()
-        return attempts
