@@ -2,12 +2,19 @@
 
 ``atende asterisk-config`` prints it, filled with this installation's host, port and
 technician destination, ready to paste into ``extensions_custom.conf`` (FreePBX) or
-``extensions.conf`` (plain Asterisk).
+``extensions.conf`` (plain Asterisk). FastAGI has no authentication, so atende listens on
+loopback and refuses other addresses by default: :func:`listener_settings` says what to change
+when Asterisk is on another host.
 """
 
 from __future__ import annotations
 
+import ipaddress
+
 from atende.config import Settings
+
+ASTERISK_ADDRESS = "ASTERISK_ADDRESS"
+"""Stands for the address Asterisk connects from when ``--asterisk-address`` was not given."""
 
 TEMPLATE = """\
 ; atende URA — paste into /etc/asterisk/extensions_custom.conf (FreePBX) or extensions.conf,
@@ -50,3 +57,29 @@ def dialplan(host: str, port: int, extension: str, settings: Settings) -> str:
         exten=exten,
         priority=priority,
     )
+
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def listener_settings(host: str, settings: Settings, asterisk: IPAddress | None) -> dict[str, str]:
+    """The FastAGI settings (name: value) to set before Asterisk, reaching atende at ``host``
+    from ``asterisk`` (None: unknown), gets through; empty when the current ones already do."""
+    if _loopback(host) and (asterisk is None or asterisk.is_loopback):
+        return {}  # Asterisk on this host, over loopback: the defaults serve it
+    needed = {}
+    if _loopback(settings.agi_host):
+        needed["ATENDE_AGI_HOST"] = "0.0.0.0"
+    allowed = settings.agi_networks
+    if asterisk is None and all(network.is_loopback for network in allowed):
+        needed["ATENDE_AGI_ALLOW"] = f"{settings.agi_allow},{ASTERISK_ADDRESS}/32"
+    elif asterisk is not None and not any(asterisk in network for network in allowed):
+        needed["ATENDE_AGI_ALLOW"] = f"{settings.agi_allow},{asterisk}/{asterisk.max_prefixlen}"
+    return needed
+
+
+def _loopback(address: str) -> bool:
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return address == "localhost"

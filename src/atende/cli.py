@@ -1,14 +1,25 @@
-"""The ``atende`` command: run the service, manage the database, tokens and people.
+"""The ``atende`` command: run the service, manage the database, tokens, people and users.
 
 Every command reads the same settings; a wrong setting ends the command with one line naming
-it and exit status 2, before anything starts.
+it and exit status 2, before anything starts. So does a missing system program that
+``atende serve`` needs (espeak-ng, sox), with the command that installs it.
+
+The command speaks English, all of it: its audience is the integrator who installs atende and
+wires it to the PBX and the helpdesk, and who works among English logs, settings, scripts and
+documentation (this README, Asterisk's, the helpdesks' APIs). What callers hear and the support
+team's dashboard show is Brazilian Portuguese (``texts.py``, ``web/texts.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -18,18 +29,23 @@ from atende.db.migrate import upgrade
 from atende.private_paths import private_directory
 from atende.runtime import Runtime, build_runtime
 from atende.services.bundle import Services, build_services
+from atende.services.errors import ServiceError
 
+# Plain help (click's), not Rich panels: it reads well in any terminal, pipe or log, and this
+# Typer labels every option with its Python type in Rich mode (`--help <bool>`).
+PLAIN: dict[str, Any] = {"no_args_is_help": True, "rich_markup_mode": None}
 app = typer.Typer(
-    help="atende: URA (IVR) e central de chamados e protocolos.", no_args_is_help=True
+    help="atende: an IVR (URA) for Asterisk with helpdesk tickets and attendance protocols.",
+    **PLAIN,
 )
-db_app = typer.Typer(help="Database.", no_args_is_help=True)
-token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
-people_app = typer.Typer(help="People (callers).", no_args_is_help=True)
-user_app = typer.Typer(help="Dashboard users (the support team).", no_args_is_help=True)
+db_app = typer.Typer(help="Database.", **PLAIN)
+token_app = typer.Typer(help="API tokens.", **PLAIN)
+people_app = typer.Typer(help="People (callers).", **PLAIN)
+user_app = typer.Typer(help="Dashboard users (the support team).", **PLAIN)
+connectors_app = typer.Typer(help="Directory and helpdesk connectors.", **PLAIN)
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 app.add_typer(people_app, name="people")
-connectors_app = typer.Typer(help="Directory and helpdesk connectors.", no_args_is_help=True)
 app.add_typer(connectors_app, name="connectors")
 app.add_typer(user_app, name="user")
 
@@ -40,8 +56,22 @@ def settings_or_exit() -> Settings:
     try:
         return load_settings()
     except SettingsError as exc:
-        console.print(f"[red]atende: {exc}[/red]", soft_wrap=True)
-        raise typer.Exit(2) from None
+        raise fail(str(exc)) from None
+
+
+def fail(message: str) -> typer.Exit:
+    """Print ``atende: message`` as one line on stderr; raise what this returns (status 2)."""
+    console.print(f"atende: {message}", style="red", soft_wrap=True, markup=False, highlight=False)
+    return typer.Exit(2)
+
+
+@contextmanager
+def service_errors() -> Iterator[None]:
+    """A refused input (unknown name, bad value) ends the command with its message."""
+    try:
+        yield
+    except ServiceError as exc:
+        raise fail(exc.message) from None
 
 
 def open_services(migrate: bool = True) -> Services:
@@ -52,8 +82,7 @@ def open_services(migrate: bool = True) -> Services:
     try:
         return build_services(build_runtime(settings))
     except SettingsError as exc:  # a connector file (ATENDE_*_FILE) that cannot work
-        console.print(f"[red]atende: {exc}[/red]", soft_wrap=True)
-        raise typer.Exit(2) from None
+        raise fail(str(exc)) from None
 
 
 @db_app.command("upgrade")
@@ -67,25 +96,67 @@ def db_upgrade() -> None:
 
 @token_app.command("create")
 def token_create(
-    name: Annotated[str, typer.Option(help="Who or what uses this token")],
-    scope: Annotated[list[str], typer.Option(help="read, write or admin (repeatable)")],
-    allow: Annotated[list[str] | None, typer.Option(help="Allowed client network (CIDR)")] = None,
+    name: Annotated[str, typer.Option(metavar="NAME", help="Who or what uses this token")],
+    scope: Annotated[
+        list[str], typer.Option(metavar="SCOPE", help="read, write or admin (repeatable)")
+    ],
+    allow: Annotated[
+        list[str] | None,
+        typer.Option(
+            metavar="CIDR", help="Client network allowed to use it (repeatable; default: any)"
+        ),
+    ] = None,
 ) -> None:
     """Create an API token; the token itself is printed once, as the last line."""
-    from atende.services.errors import ServiceError
-
     services = open_services()
-    try:
+    with service_errors():
         _, clear = services.tokens.create(name, scope, allow or [])
-    except ServiceError as exc:
-        console.print(f"[red]atende: {exc.message}[/red]")
-        raise typer.Exit(2) from None
     console.print(f"token {name!r} created with scopes {', '.join(scope)}; it is shown only now:")
     print(clear)
 
 
+@token_app.command("list")
+def token_list() -> None:
+    """List the API tokens (never the tokens themselves: only their hashes are kept)."""
+    tokens = open_services().tokens.list()
+    print_rows(
+        ("id", "name", "scopes", "allow", "created", "last used", "revoked"),
+        [
+            (
+                str(t.id),
+                t.name,
+                ",".join(t.scopes),
+                ",".join(t.allow) or "any",
+                when(t.created_at),
+                when(t.last_used_at),
+                when(t.revoked_at),
+            )
+            for t in tokens
+        ],
+    )
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token: Annotated[
+        str,
+        typer.Argument(
+            metavar="ID-OR-NAME", help="The token's id or name (see `atende token list`)"
+        ),
+    ],
+) -> None:
+    """Revoke an API token: requests carrying it are refused from now on."""
+    tokens = open_services().tokens
+    with service_errors():
+        found = tokens.find(token)
+        tokens.revoke(found.id)
+    console.print(f"token {found.id} ({found.name!r}) revoked")
+
+
 @people_app.command("import")
-def people_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)]) -> None:
+def people_import(
+    file: Annotated[Path, typer.Argument(metavar="CSV-FILE", exists=True, dir_okay=False)],
+) -> None:
     """Create or update people from a CSV (code,name,phone,extensions,email,card_number,cpf)."""
     from atende.services.errors import ServiceError
     from atende.services.spreadsheets import line_ranges
@@ -109,31 +180,73 @@ def people_import(file: Annotated[Path, typer.Argument(exists=True, dir_okay=Fal
 
 @user_app.command("create")
 def user_create(
-    username: Annotated[str, typer.Argument(help="Sign-in name, e.g. maria")],
-    name: Annotated[str, typer.Option(help="Full name shown in the dashboard")],
-    role: Annotated[str, typer.Option(help="technician or admin")] = "admin",
+    username: Annotated[str, typer.Argument(metavar="USERNAME", help="Sign-in name, e.g. maria")],
+    name: Annotated[str, typer.Option(metavar="NAME", help="Full name shown in the dashboard")],
+    role: Annotated[str, typer.Option(metavar="ROLE", help="technician or admin")] = "admin",
 ) -> None:
     """Create a dashboard user; the password is asked twice (or read from ATENDE_USER_PASSWORD)."""
-    import os
+    password = new_password()
+    services = open_services()
+    with service_errors():
+        services.users.create(username, name, password, role)
+    console.print(f"user {username!r} created ({role}); sign in at /login")
 
-    from atende.services.errors import ServiceError
 
-    password = os.environ.get("ATENDE_USER_PASSWORD") or typer.prompt(
+@user_app.command("list")
+def user_list() -> None:
+    """List the dashboard users."""
+    users = open_services().users.list()
+    print_rows(
+        ("username", "name", "role", "active", "created", "last sign-in"),
+        [
+            (
+                u.username,
+                u.name,
+                u.role,
+                "yes" if u.active else "no",
+                when(u.created_at),
+                when(u.last_login_at),
+            )
+            for u in users
+        ],
+    )
+
+
+@user_app.command("password")
+def user_password(
+    username: Annotated[str, typer.Argument(metavar="USERNAME", help="Sign-in name of the user")],
+) -> None:
+    """Set a user's password (asked twice, or read from ATENDE_USER_PASSWORD); this signs them
+    out everywhere."""
+    users = open_services().users
+    with service_errors():
+        user = users.by_username(username)
+        users.update(user.id, password=new_password())
+    console.print(f"password of {user.username!r} changed; their sessions have ended")
+
+
+def new_password() -> str:
+    return os.environ.get("ATENDE_USER_PASSWORD") or typer.prompt(
         "Password", hide_input=True, confirmation_prompt=True
     )
-    services = open_services()
-    try:
-        services.users.create(username, name, password, role)
-    except ServiceError as exc:
-        console.print(f"[red]atende: {exc.message}[/red]")
-        raise typer.Exit(2) from None
-    console.print(f"user {username!r} created ({role}); sign in at /login")
+
+
+def when(moment: datetime | None) -> str:
+    """A stored UTC time for a listing, in UTC to the minute; ``-`` for never."""
+    return moment.strftime("%Y-%m-%d %H:%M UTC") if moment else "-"
+
+
+def print_rows(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """A listing on stdout: tab-separated columns under a header, easy to read and to script."""
+    for row in (header, *rows):
+        print("\t".join(row))
 
 
 @connectors_app.command("check")
 def connectors_check(
     code: Annotated[
-        str | None, typer.Option(help="A registration code to look up in the directory")
+        str | None,
+        typer.Option(metavar="CODE", help="A registration code to look up in the directory"),
     ] = None,
 ) -> None:
     """Try the configured directory and helpdesk and print what works (changes nothing)."""
@@ -164,6 +277,25 @@ def demo() -> None:
     console.print(f"{added} demo people added")
 
 
+def open_services_to_serve() -> Services:
+    """Services for ``serve`` and ``agi``, once the programs the speech engines run are found:
+    a missing one is named in one line with its package, not found by the first prompt."""
+    from atende.speech import missing_system_packages
+
+    try:
+        missing = missing_system_packages(settings_or_exit())
+    except SettingsError as exc:  # an unknown engine in ATENDE_TTS
+        raise fail(str(exc)) from None
+    if missing:
+        one = len(missing) == 1
+        packages = " ".join(dict.fromkeys(missing.values()))
+        raise fail(
+            f"{' and '.join(missing)} {'is' if one else 'are'} not installed; install"
+            f" {'it' if one else 'them'} with: apt-get install {packages}"
+        )
+    return open_services()
+
+
 def first_run(runtime: Runtime, services: Services) -> None:
     """On embedded defaults, make a fresh install usable at once: demo people, admin token."""
     from atende.demo import load_demo_people
@@ -183,7 +315,7 @@ def serve() -> None:
     from atende.serve import run
 
     configure_logging()
-    services = open_services()
+    services = open_services_to_serve()
     first_run(services.runtime, services)
     asyncio.run(run(services))
 
@@ -191,10 +323,15 @@ def serve() -> None:
 @app.command()
 def call(
     caller_id: Annotated[
-        str | None, typer.Option(help="Caller id to present, e.g. an extension (2001)")
+        str | None,
+        typer.Option(metavar="NUMBER", help="Caller id to present, e.g. an extension (2001)"),
     ] = None,
-    host: Annotated[str | None, typer.Option(help="FastAGI host (default ATENDE_AGI_HOST)")] = None,
-    port: Annotated[int | None, typer.Option(help="FastAGI port (default ATENDE_AGI_PORT)")] = None,
+    host: Annotated[
+        str | None, typer.Option(metavar="HOST", help="FastAGI host (default ATENDE_AGI_HOST)")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(metavar="PORT", help="FastAGI port (default ATENDE_AGI_PORT)")
+    ] = None,
     audio: Annotated[bool, typer.Option(help="Play prompts with sox's play or aplay")] = True,
 ) -> None:
     """Call the running URA from this terminal, as Asterisk would (try it with no PBX)."""
@@ -211,24 +348,55 @@ def call(
 
 @app.command("asterisk-config")
 def asterisk_config(
-    host: Annotated[str, typer.Option(help="Address Asterisk uses to reach atende")] = "",
-    extension: Annotated[str, typer.Option(help="Extension callers dial")] = "4000",
+    host: Annotated[
+        str,
+        typer.Option(
+            metavar="ADDRESS",
+            help="Address Asterisk uses to reach atende (default ATENDE_AGI_HOST)",
+        ),
+    ] = "",
+    extension: Annotated[
+        str, typer.Option(metavar="EXTENSION", help="Extension callers dial")
+    ] = "4000",
+    asterisk_address: Annotated[
+        str | None,
+        typer.Option(metavar="IP", help="Address Asterisk connects from, if not this host"),
+    ] = None,
 ) -> None:
-    """Print the dialplan to paste into Asterisk (and the FreePBX Custom Destination)."""
-    from atende.asterisk_config import dialplan
+    """Print the dialplan to paste into Asterisk (and the FreePBX Custom Destination), and on
+    stderr the FastAGI settings atende still needs for that Asterisk to get through."""
+    from atende.asterisk_config import ASTERISK_ADDRESS, dialplan, listener_settings
 
     settings = settings_or_exit()
-    print(dialplan(host or settings.agi_host, settings.agi_port, extension, settings))
+    host = host or settings.agi_host
+    try:
+        asterisk = ipaddress.ip_address(asterisk_address) if asterisk_address else None
+    except ValueError:
+        raise fail(f"--asterisk-address: not an IP address: {asterisk_address}") from None
+    print(dialplan(host, settings.agi_port, extension, settings))
+    needed = listener_settings(host, settings, asterisk)
+    if not needed:
+        return
+    lines = [
+        f"atende: its FastAGI server listens on {settings.agi_host} and accepts"
+        f" {settings.agi_allow} only; for Asterisk to reach it at {host}, set these"
+        " (environment or ATENDE_CONFIG file) and restart atende:",
+        *(f"  {name}={value}" for name, value in needed.items()),
+    ]
+    if ASTERISK_ADDRESS in needed.get("ATENDE_AGI_ALLOW", ""):
+        lines.append(f"  ({ASTERISK_ADDRESS}: where Asterisk connects from; --asterisk-address)")
+    for line in lines:
+        console.print(line, soft_wrap=True, highlight=False, markup=False)
 
 
 @app.command()
 def agi() -> None:
-    """Run only the FastAGI server (e.g. on the Asterisk host, beside a central HTTP app)."""
+    """Run only the FastAGI server: on the Asterisk host, say, beside a central HTTP app."""
     from atende.logs import configure_logging
     from atende.serve import run
 
     configure_logging()
-    asyncio.run(run(open_services(), http=False))
+    asyncio.run(run(open_services_to_serve(), http=False))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from atende.db.models import ApiToken
 from atende.runtime import Runtime
-from atende.services.errors import Invalid, NotFound
+from atende.services.errors import Conflict, Invalid, NotFound
 
 SCOPES = ("read", "write", "admin")
 TOKEN_PREFIX = "atd_"
@@ -76,6 +76,25 @@ class TokenService:
             if token is None:
                 raise NotFound(f"no token {token_id}", field="token_id")
             token.revoked_at = token.revoked_at or self.runtime.clock()
+
+    def find(self, reference: str) -> ApiToken:
+        """The token with this id, or else the one live token with this name."""
+        with self.sessions() as session:
+            if reference.isdigit() and (token := session.get(ApiToken, int(reference))):
+                return token
+            named = list(
+                session.scalars(
+                    select(ApiToken).where(
+                        ApiToken.name == reference, ApiToken.revoked_at.is_(None)
+                    )
+                )
+            )
+        if not named:
+            raise NotFound(f"no live token named or numbered {reference!r}", field="token")
+        if len(named) > 1:
+            ids = ", ".join(str(token.id) for token in named)
+            raise Conflict(f"tokens {ids} are named {reference!r}: give the id", field="token")
+        return named[0]
 
     def check(self, clear: str, client_ip: str | None) -> TokenCheck:
         """Who ``clear`` is, or why not; refreshes last-used at most once a minute."""

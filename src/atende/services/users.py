@@ -100,6 +100,16 @@ class UserService:
                 raise NotFound(f"no member {user_id}", field="user_id")
             return user
 
+    def by_username(self, username: str) -> User:
+        user = self._named(username)
+        if user is None:
+            raise NotFound(f"no member {username!r}", field="username")
+        return user
+
+    def _named(self, username: str) -> User | None:
+        with self.sessions() as session:
+            return session.scalar(select(User).where(User.username == username.strip().lower()))
+
     def update(
         self,
         user_id: int,
@@ -135,8 +145,7 @@ class UserService:
 
     def authenticate(self, username: str, password: str) -> User | None:
         """The active member with this name and password, or None (same cost either way)."""
-        with self.sessions() as session:
-            user = session.scalar(select(User).where(User.username == username.strip().lower()))
+        user = self._named(username)
         if user is None or not user.active:
             self._verify(self._dummy_hash, password)
             return None

@@ -7,7 +7,9 @@ STREAM FILE; which engine speaks is configuration (``ATENDE_TTS``, engines tried
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import shutil
+from collections.abc import Mapping
+from typing import Protocol
 
 from atende.config import Settings, named_chain
 from atende.speech.cache import AudioCache, AudioFile, audio_ref, cache_directory
@@ -26,21 +28,41 @@ __all__ = [
     "audio_cache",
     "audio_ref",
     "cache_directory",
+    "missing_system_packages",
     "speech_engine",
 ]
 
-ENGINES: dict[str, Callable[[Settings], SpeechEngine]] = {
-    "espeak": lambda settings: EspeakEngine(settings.espeak_voice),
-    "polly": PollyEngine.from_settings,
-    "piper": PiperEngine.from_settings,
+
+class EngineKind(Protocol):
+    """An engine class: built from the settings; names the programs it runs, by package."""
+
+    system_packages: Mapping[str, str]  # command -> the Debian/Ubuntu package that installs it
+
+    def from_settings(self, settings: Settings) -> SpeechEngine: ...
+
+
+ENGINES: dict[str, EngineKind] = {
+    "espeak": EspeakEngine,
+    "polly": PollyEngine,
+    "piper": PiperEngine,
 }
 
 
 def speech_engine(settings: Settings) -> SpeechChain:
     """The engines named in ``ATENDE_TTS`` (comma-separated, first preferred), as one chain."""
     return SpeechChain(
-        [make(settings) for make in named_chain("ATENDE_TTS", settings.tts, ENGINES)]
+        [kind.from_settings(settings) for kind in named_chain("ATENDE_TTS", settings.tts, ENGINES)]
     )
+
+
+def missing_system_packages(settings: Settings) -> dict[str, str]:
+    """The programs the engines of ``ATENDE_TTS`` run that are not on PATH, with the package
+    that installs each: checked at start-up, so that a missing one is named in one line rather
+    than found by the first text every engine fails to say."""
+    needed: dict[str, str] = {}
+    for kind in named_chain("ATENDE_TTS", settings.tts, ENGINES):
+        needed.update(kind.system_packages)
+    return {command: package for command, package in needed.items() if not shutil.which(command)}
 
 
 def audio_cache(settings: Settings) -> AudioCache:

@@ -16,7 +16,10 @@ from __future__ import annotations
 import io
 import subprocess
 import wave
+from collections.abc import Mapping
+from typing import ClassVar
 
+from atende.config import Settings
 from atende.speech.port import SpeechError, asterisk_wav
 
 ESPEAK_TIMEOUT = 30.0
@@ -26,11 +29,17 @@ class EspeakEngine:
     """espeak-ng with one voice (``ATENDE_ESPEAK_VOICE``, ``pt-br`` by default)."""
 
     name = "espeak"
+    # espeak-ng speaks at 22.05 kHz: asterisk_wav resamples with sox. Command -> Debian package.
+    system_packages: ClassVar[Mapping[str, str]] = {"espeak-ng": "espeak-ng", "sox": "sox"}
 
     def __init__(self, voice: str = "pt-br", executable: str = "espeak-ng") -> None:
         self.voice = voice
         self.executable = executable
         self._voice_known = False
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EspeakEngine:
+        return cls(settings.espeak_voice)
 
     def synthesize(self, text: str) -> bytes:
         if not self._voice_known:

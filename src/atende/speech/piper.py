@@ -11,8 +11,9 @@ is synthesized at a time per process.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from atende.config import Settings, SettingsError
 from atende.speech.port import SAMPLE_RATE, SpeechError, asterisk_wav
@@ -32,6 +33,7 @@ def _import_piper() -> tuple[Any, Any, Any]:
 
 class PiperEngine:
     name = "piper"
+    system_packages: ClassVar[Mapping[str, str]] = {}  # nothing to install with apt-get
 
     def __init__(self, model: Path) -> None:
         config = Path(f"{model}.json")

@@ -10,6 +10,9 @@ botocore retries once at most: a call waiting for speech must hear the next engi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import ClassVar
+
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
@@ -20,6 +23,7 @@ from atende.speech.port import SAMPLE_RATE, SpeechError, asterisk_wav
 
 class PollyEngine:
     name = "polly"
+    system_packages: ClassVar[Mapping[str, str]] = {}  # nothing to install with apt-get
 
     def __init__(
         self,
