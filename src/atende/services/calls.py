@@ -12,9 +12,10 @@ from enum import StrEnum
 
 from sqlalchemy import func, select
 
-from atende.db.models import Call, CallEvent
+from atende.db.models import AttendanceProtocol, Call, CallEvent, Person
 from atende.runtime import Runtime
 from atende.services.errors import Invalid, NotFound
+from atende.services.notifications import queue_attendance_protocol
 
 
 class Outcome(StrEnum):
@@ -29,6 +30,7 @@ class Outcome(StrEnum):
     NO_INPUT = "no_input"  # three wrong or missing answers
     FAILED = "failed"  # a fault on our side
     BUSY = "busy"  # over the concurrent call cap
+    INTERRUPTED = "interrupted"  # the process serving it died; closed by another (see owners)
 
 
 @dataclass(frozen=True)
@@ -103,10 +105,22 @@ class CallService:
                 call.last_step = steps[-1].step
 
     def identify(self, call_id: int, person_id: int) -> None:
+        """The call is ``person_id``'s. Protocols the call issued before anyone was known
+        (health-plan mode) become theirs, and their messages are queued in this transaction."""
         with self.sessions.begin() as session:
             call = session.get(Call, call_id)
-            if call is not None:
-                call.person_id = person_id
+            person = session.get(Person, person_id)
+            if call is None or person is None:
+                return
+            call.person_id = person_id
+            unclaimed = select(AttendanceProtocol).where(
+                AttendanceProtocol.call_id == call_id, AttendanceProtocol.person_id.is_(None)
+            )
+            for protocol in session.scalars(unclaimed):
+                protocol.person_id = person_id
+                queue_attendance_protocol(
+                    session, protocol, person, self.runtime.settings, self.runtime.clock()
+                )
 
     def survey(self, call_id: int, score: int) -> None:
         if not 1 <= score <= 5:
