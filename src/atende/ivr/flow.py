@@ -32,6 +32,7 @@ from atende.domain.otp_policy import needs_code
 from atende.ivr.call import Call, Destination
 from atende.ivr.menus import ATTENDANT_KEY, CATEGORY_REPEAT_KEY, ITEM_REPEAT_KEY, menu_text
 from atende.ivr.recorder import CallRecorder
+from atende.ivr.steps import StepWriter
 from atende.messaging import DeliveryError, Messenger
 from atende.services.bundle import Services
 from atende.services.calls import Outcome
@@ -83,6 +84,8 @@ class FlowDeps:
     messenger: Messenger
     hours: Callable[[], BusinessHours]  # asked at each call: the dashboard may change them
     settings: Settings
+    steps: StepWriter  # every call's steps, stored as they happen
+    owner_id: int | None = None  # this process's row in ``processes`` (see call_owners)
 
     @property
     def language(self) -> str:
@@ -159,9 +162,10 @@ class UraFlow:
             self.call.uniqueid,
             self.call.caller_id,
             self.call.channel_name,
+            self.deps.owner_id,
         )
         self.call_id = record.id
-        self.recorder = CallRecorder(self.services.calls, record.id)
+        self.recorder = CallRecorder(self.services.calls, self.deps.steps, record.id)
         connectors = self.services.connectors
         connectors.call_event("newCall", self.call.uniqueid, self.call.caller_id)
         outcome = Outcome.FAILED

@@ -6,11 +6,12 @@ it ended; the dashboard and ``GET /api/v1/calls`` read the same rows.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from atende.db.models import AttendanceProtocol, Call, CallEvent, Person
 from atende.runtime import Runtime
@@ -47,9 +48,16 @@ class CallService:
         self.runtime = runtime
         self.sessions = runtime.sessions
 
-    def start(self, uniqueid: str, caller_id: str | None, channel: str | None) -> Call:
-        """Record a new call; a second start with the same Asterisk unique id returns the first
-        (Asterisk can run AGI() twice in one call)."""
+    def start(
+        self,
+        uniqueid: str,
+        caller_id: str | None,
+        channel: str | None,
+        owner_id: int | None = None,
+    ) -> Call:
+        """Record a new call served by process ``owner_id``; a second start with the same
+        Asterisk unique id returns the first (Asterisk can run AGI() twice in one call), now
+        owned by whoever serves it."""
         with self.sessions.begin() as session:
             call = session.scalar(select(Call).where(Call.uniqueid == uniqueid))
             if call is None:
@@ -58,8 +66,11 @@ class CallService:
                     caller_id=caller_id,
                     channel=channel,
                     started_at=self.runtime.clock(),
+                    owner_id=owner_id,
                 )
                 session.add(call)
+            elif call.ended_at is None:
+                call.owner_id = owner_id
             return call
 
     def record_refused(self, uniqueid: str, caller_id: str | None, channel: str | None) -> None:
@@ -80,29 +91,36 @@ class CallService:
                     )
                 )
 
-    def record_steps(self, call_id: int, steps: list[StepRecord]) -> None:
-        """Append ``steps`` to the call's timeline, in order, in one transaction."""
-        if not steps:
+    def record_steps(self, steps: Sequence[tuple[int, StepRecord]]) -> None:
+        """Append ``(call id, step)`` pairs to their calls' timelines, in order, in one
+        transaction: the steps of many calls are committed together (see ivr.steps)."""
+        by_call: dict[int, list[StepRecord]] = {}
+        for call_id, record in steps:
+            by_call.setdefault(call_id, []).append(record)
+        if not by_call:
             return
         with self.sessions.begin() as session:
-            last = session.scalar(
-                select(func.coalesce(func.max(CallEvent.seq), 0)).where(
-                    CallEvent.call_id == call_id
-                )
+            counted = session.execute(
+                select(CallEvent.call_id, func.max(CallEvent.seq))
+                .where(CallEvent.call_id.in_(by_call))
+                .group_by(CallEvent.call_id)
             )
-            for offset, record in enumerate(steps, start=1):
-                session.add(
+            last_seq = {call_id: seq for call_id, seq in counted}
+            for call_id, records in by_call.items():
+                first = int(last_seq.get(call_id) or 0) + 1
+                session.add_all(
                     CallEvent(
                         call_id=call_id,
-                        seq=int(last or 0) + offset,
+                        seq=seq,
                         at=record.at,
                         step=record.step,
                         detail=record.detail,
                     )
+                    for seq, record in enumerate(records, start=first)
                 )
-            call = session.get(Call, call_id)
-            if call is not None:
-                call.last_step = steps[-1].step
+                session.execute(
+                    update(Call).where(Call.id == call_id).values(last_step=records[-1].step)
+                )
 
     def identify(self, call_id: int, person_id: int) -> None:
         """The call is ``person_id``'s. Protocols the call issued before anyone was known
