@@ -22,6 +22,7 @@ from atende.services.call_owners import CallOwners
 from atende.services.calls import StepRecord
 from atende.services.tickets import NewTicket
 from cli_runner import served_atende
+from e2e.site import ADMIN, browser_like, dashboard
 from ura_harness import ScriptedCaller, place_call, running_ura
 
 MakeServices = Callable[..., Services]
@@ -29,6 +30,7 @@ MakeServices = Callable[..., Services]
 MAIN = "abrir um chamado"
 MARIA = "Você é Maria da Silva"
 PROTOCOL = "ouvir o número novamente"
+NOT_RUNNING = 2**22 + 1  # above Linux's largest pid_max: no process has it
 WAIT_S = 20.0  # generous: the machine is shared; nothing here measures speed
 
 
@@ -102,9 +104,9 @@ def test_a_restart_closes_its_dead_runs_calls_and_queues_missing_protocols_once(
     services = make_services()
     load_demo_people(services.people)
     owners = CallOwners(services.runtime)
-    dead = owners.register("node-a", pid=2**22 + 1)  # above Linux's pid_max: not running
+    dead = owners.register("node-a", pid=NOT_RUNNING)
     cut = services.calls.start("1795228819.51", "2001", "SIP/2001-1", dead)
-    services.calls.record_steps([(cut.id, step) for step in _steps("answered", "category")])
+    services.calls.record_steps(cut.id, _steps("answered", "category"))
     with_ticket = services.calls.start("1795228819.52", "2001", "SIP/2001-2", dead)
     ticket_id = open_ticket(services, with_ticket.id)
     sibling = owners.register("node-a", pid=os.getppid())  # a live process of this node
@@ -147,6 +149,22 @@ def test_a_stale_owners_calls_are_closed_and_a_live_owners_are_not(
     assert sorted(asyncio.run(recover_together())) == [0, 0, 0, 1]
     assert services.calls.get(call.uniqueid).outcome == "ticket_opened"
     assert protocol_messages(services, ticket_id) == 1
+
+
+def test_the_dashboard_names_interrupted_calls_in_portuguese(make_services: MakeServices) -> None:
+    services = make_services()
+    owners = CallOwners(services.runtime)
+    call = services.calls.start(
+        "1795228819.81", "2001", "SIP/2001-1", owners.register("a", NOT_RUNNING)
+    )
+    services.calls.record_steps(call.id, _steps("answered", "main_menu"))
+    owners.close_previous_runs(owners.register("a", pid=os.getpid()))
+
+    with dashboard(services) as base_url, browser_like(base_url, ADMIN) as admin:
+        listed = admin.get("/calls", params={"outcome": "interrupted"}).text
+        detail = admin.get(f"/calls/{call.uniqueid}").text
+    assert listed.count("interrompida por falha do sistema") == 2  # the filter and the call
+    assert "o serviço parou durante a ligação" in detail and "Menu principal" in detail
 
 
 # -- a real process killed with SIGKILL ----------------------------------------------------------

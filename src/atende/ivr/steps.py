@@ -63,12 +63,12 @@ class StepWriter:
 
     def _store(self, steps: list[tuple[int, StepRecord]]) -> None:
         try:
-            self.calls.record_steps(steps)
+            self.calls.record_many(steps)
             return
         except Exception:
             log.warning("a batch of %d call steps failed; writing call by call", len(steps))
         for call_id in dict.fromkeys(call_id for call_id, _ in steps):
             try:
-                self.calls.record_steps([s for s in steps if s[0] == call_id])
+                self.calls.record_many([s for s in steps if s[0] == call_id])
             except Exception:
                 log.exception("steps of call %s could not be stored", call_id)

@@ -91,7 +91,11 @@ class CallService:
                     )
                 )
 
-    def record_steps(self, steps: Sequence[tuple[int, StepRecord]]) -> None:
+    def record_steps(self, call_id: int, steps: Sequence[StepRecord]) -> None:
+        """Append ``steps`` to the call's timeline, in order, in one transaction."""
+        self.record_many([(call_id, record) for record in steps])
+
+    def record_many(self, steps: Sequence[tuple[int, StepRecord]]) -> None:
         """Append ``(call id, step)`` pairs to their calls' timelines, in order, in one
         transaction: the steps of many calls are committed together (see ivr.steps)."""
         by_call: dict[int, list[StepRecord]] = {}

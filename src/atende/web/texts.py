@@ -161,6 +161,7 @@ PT_BR: dict[str, str] = {
     "outcome_no_input": "sem resposta",
     "outcome_failed": "falha",
     "outcome_busy": "linhas ocupadas",
+    "outcome_interrupted": "interrompida por falha do sistema",
     "timeline": "Passo a passo",
     "timeline_at": "Tempo",
     "timeline_step": "Etapa",
@@ -183,6 +184,7 @@ PT_BR: dict[str, str] = {
     "step_out_of_hours": "Fora do horário",
     "step_survey": "Pesquisa de satisfação",
     "step_hangup": "Desligou",
+    "step_interrupted": "Interrompida: o serviço parou durante a ligação",
     # Reports.
     "reports_title": "Relatórios",
     "period": "Período",
