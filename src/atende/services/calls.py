@@ -104,27 +104,28 @@ class CallService:
         if not by_call:
             return
         with self.sessions.begin() as session:
+            # Lock the calls first, in id order: an event's foreign key check would take a
+            # shared lock on its call, which a later update could not upgrade without a
+            # deadlock against another writer of that call (MariaDB).
+            for call_id in sorted(by_call):
+                session.execute(
+                    update(Call)
+                    .where(Call.id == call_id)
+                    .values(last_step=by_call[call_id][-1].step)
+                )
             counted = session.execute(
                 select(CallEvent.call_id, func.max(CallEvent.seq))
                 .where(CallEvent.call_id.in_(by_call))
                 .group_by(CallEvent.call_id)
             )
             last_seq = {call_id: seq for call_id, seq in counted}
-            for call_id, records in by_call.items():
-                first = int(last_seq.get(call_id) or 0) + 1
-                session.add_all(
-                    CallEvent(
-                        call_id=call_id,
-                        seq=seq,
-                        at=record.at,
-                        step=record.step,
-                        detail=record.detail,
-                    )
-                    for seq, record in enumerate(records, start=first)
+            session.add_all(
+                CallEvent(
+                    call_id=call_id, seq=seq, at=record.at, step=record.step, detail=record.detail
                 )
-                session.execute(
-                    update(Call).where(Call.id == call_id).values(last_step=records[-1].step)
-                )
+                for call_id, records in by_call.items()
+                for seq, record in enumerate(records, start=int(last_seq.get(call_id) or 0) + 1)
+            )
 
     def identify(self, call_id: int, person_id: int) -> None:
         """The call is ``person_id``'s. Protocols the call issued before anyone was known
