@@ -243,8 +243,9 @@ class UraFlow:
             person = await self.services.connectors.identify("phone", caller_id)
             if person is not None:
                 await self.db(self.services.calls.identify, self.call_id, person.id)
-        except Exception:  # the call goes on; the protocol is linked when the caller identifies
-            log.warning("call %s: caller id lookup failed", self.call_id, exc_info=True)
+        except Exception as exc:  # the call goes on; the protocol is linked at identification
+            # The type only: an error's text may hold the number.
+            log.warning("call %s: caller id lookup failed: %s", self.call_id, type(exc).__name__)
 
     # -- identification -------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import lazyload
 
 from atende.db.models import AttendanceProtocol, Call, CallEvent, Person
 from atende.runtime import Runtime
@@ -136,8 +137,15 @@ class CallService:
             if call is None or person is None:
                 return
             call.person_id = person_id
-            unclaimed = select(AttendanceProtocol).where(
-                AttendanceProtocol.call_id == call_id, AttendanceProtocol.person_id.is_(None)
+            # A locking read sees the latest rows: two identifications of one call at once
+            # (caller id and keypad) cannot both find the protocol unclaimed.
+            unclaimed = (
+                select(AttendanceProtocol)
+                .options(lazyload("*"))  # lock protocols only
+                .where(
+                    AttendanceProtocol.call_id == call_id, AttendanceProtocol.person_id.is_(None)
+                )
+                .with_for_update()
             )
             for protocol in session.scalars(unclaimed):
                 protocol.person_id = person_id
