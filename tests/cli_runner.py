@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -24,18 +25,30 @@ def run_atende(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@contextmanager
-def running_atende(data_dir: Path, **env: str) -> Iterator[tuple[str, str]]:
-    """``atende serve`` in a subprocess on a free port, first start on an empty data directory;
-    yields the base URL and the admin token it prints, and stops the process at the end."""
+@dataclass
+class ServedAtende:
+    process: subprocess.Popen[str]
+    url: str
+    agi_port: int
+    token: str  # printed on the first start only
+
+
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def served_atende(data_dir: Path, **env: str) -> Iterator[ServedAtende]:
+    """``atende serve`` in a subprocess on free HTTP and FastAGI ports, once it is healthy;
+    stops it at the end (unless the test killed it)."""
+    port, agi_port = free_port(), free_port()
     environment = {
         **os.environ,
         "ATENDE_DATA_DIR": str(data_dir),
         "ATENDE_HTTP_PORT": str(port),
-        "ATENDE_AGI_PORT": "0",
+        "ATENDE_AGI_PORT": str(agi_port),
         **env,
     }
     server = subprocess.Popen(
@@ -52,16 +65,25 @@ def running_atende(data_dir: Path, **env: str) -> Iterator[tuple[str, str]]:
                 token = line.strip()
             if "HTTP on" in line:
                 break
-        assert token, "the first start prints an admin token"
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 30
         while not _healthy(url):
             assert time.monotonic() < deadline, "atende serve did not become healthy in 30 s"
             time.sleep(0.05)
-        yield url, token
+        yield ServedAtende(server, url, agi_port, token)
     finally:
-        server.terminate()
+        if server.poll() is None:
+            server.terminate()
         server.wait(timeout=30)
+
+
+@contextmanager
+def running_atende(data_dir: Path, **env: str) -> Iterator[tuple[str, str]]:
+    """``atende serve``, first start on an empty data directory; yields the base URL and the
+    admin token it prints."""
+    with served_atende(data_dir, **env) as served:
+        assert served.token, "the first start prints an admin token"
+        yield served.url, served.token
 
 
 def _healthy(url: str) -> bool:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from atende.db.models import Message
+from atende.db.models import AttendanceProtocol, Message
 from atende.demo import load_demo_people
 from atende.domain.ticket_status import TicketStatus
 from atende.services.bundle import Services
@@ -404,7 +404,89 @@ def test_hanging_up_at_any_step_closes_the_call_cleanly(
     assert caller.unexpected == []
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
     call = services.calls.get(fake.uniqueid)
-    assert call.outcome == "abandoned" and call.ended_at is not None
-    assert call.events[-1].step == "hangup"
-    opened = len(tickets_of(services, "1001"))
-    assert opened == (1 if hang_at == len(steps) - 1 else 0)
+    opened = hang_at == len(steps) - 1  # during the protocol read-back: the ticket exists
+    assert call.outcome == ("ticket_opened" if opened else "abandoned")
+    assert call.ended_at is not None and call.events[-1].step == "hangup"
+    tickets = tickets_of(services, "1001")
+    assert len(tickets) == (1 if opened else 0)
+    assert [m.kind for m in queued_messages(services)] == (["protocol"] if opened else [])
+
+
+def queued_messages(services: Services) -> list[Message]:
+    """The messages waiting in the outbox table (one-time codes are sent at once, not queued)."""
+    with services.runtime.sessions() as session:
+        return list(session.scalars(select(Message).where(Message.status == "queued")))
+
+
+def deliver_after_call(services: Services, caller: ScriptedCaller, **options: object) -> object:
+    """One call, then one round of the background delivery: what reached the caller's phone."""
+
+    async def scenario() -> object:
+        async with running_ura(services) as (server, deps):
+            fake = await place_call(server.port, caller, **options)
+            await deps.messenger.deliver_due()
+            return fake
+
+    return asyncio.run(scenario())
+
+
+def sent_messages(services: Services) -> list[dict[str, str]]:
+    outbox = outbox_of(services)
+    lines = outbox.read_text().splitlines() if outbox.exists() else []
+    return [json.loads(x) for x in lines]
+
+
+def test_hanging_up_during_the_protocol_read_back_still_sends_the_protocol(
+    make_services: MakeServices,
+) -> None:
+    services = with_demo(make_services, otp="never")
+    steps = open_ticket_script(services, otp=False)
+    steps[-1] = (PROTOCOL, HANGUP)
+    caller = ScriptedCaller(steps)
+
+    fake = deliver_after_call(services, caller, callerid="2001")
+    assert caller.unexpected == [] and caller.steps == []
+    [ticket] = tickets_of(services, "1001")
+    [message] = sent_messages(services)
+    assert message["kind"] == "protocol" and ticket.protocol in message["text"]
+    call = services.calls.get(fake.uniqueid)  # type: ignore[attr-defined]
+    assert call.outcome == "ticket_opened" and call.events[-1].step == "hangup"
+
+
+def protocols_of_call(services: Services, call_id: int) -> list[AttendanceProtocol]:
+    with services.runtime.sessions() as session:
+        query = select(AttendanceProtocol).where(AttendanceProtocol.call_id == call_id)
+        return list(session.scalars(query))
+
+
+HEALTH_PLAN = {"protocol_at_start": True, "protocol_format": "ans", "ans_registration": "123456"}
+
+
+def test_health_plan_caller_known_by_number_gets_the_protocol_after_dropping_at_once(
+    make_services: MakeServices,
+) -> None:
+    services = with_demo(make_services, **HEALTH_PLAN)
+    caller = ScriptedCaller([])  # hangs up while the greeting and the protocol play
+
+    fake = deliver_after_call(services, caller, callerid="45999990001", hangup_after_commands=1)
+    call = services.calls.get(fake.uniqueid)  # type: ignore[attr-defined]
+    assert call.outcome == "abandoned" and "protocol_issued" in [e.step for e in call.events]
+    [issued] = protocols_of_call(services, call.id)
+    [message] = sent_messages(services)
+    assert message["kind"] == "protocol" and message["to"] == "+5545999990001"
+    assert issued.number in message["text"]
+
+
+def test_health_plan_protocol_goes_out_when_the_caller_identifies_then_drops(
+    make_services: MakeServices,
+) -> None:
+    services = with_demo(make_services, otp="never", **HEALTH_PLAN)
+    caller = ScriptedCaller([(MAIN, "1"), (MARIA, HANGUP)])  # known by extension 2001
+
+    fake = deliver_after_call(services, caller, callerid="2001")
+    assert caller.unexpected == [] and caller.steps == []
+    call = services.calls.get(fake.uniqueid)  # type: ignore[attr-defined]
+    [issued] = protocols_of_call(services, call.id)
+    assert issued.person is not None and issued.person.code == "1001"
+    [message] = sent_messages(services)
+    assert message["kind"] == "protocol" and issued.number in message["text"]

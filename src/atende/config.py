@@ -74,6 +74,11 @@ class Settings(BaseSettings):
     agi_allow: str = "127.0.0.0/8,::1/128"
     agi_max_calls: int = Field(1000, ge=1)
     agi_command_timeout: float = Field(60.0, gt=0)
+    # Calls of a process that died are closed: by its own next start on this node at once, by
+    # any other process once its heartbeat is older than ``owner_stale_after`` seconds.
+    node_name: str = Field("", max_length=100)  # "": the host name
+    heartbeat_interval: float = Field(5.0, gt=0)
+    owner_stale_after: float = Field(30.0, gt=0)
 
     protocol_at_start: bool = False
     otp: Literal["always", "untrusted", "never"] = "untrusted"
@@ -166,6 +171,13 @@ class Settings(BaseSettings):
         parts = [p.strip() for p in value.split(",")]
         if len(parts) != 3 or not all(parts):
             raise ValueError("must be context,extension,priority")
+        return value
+
+    @field_validator("owner_stale_after")
+    @classmethod
+    def _stale_after(cls, value: float, info: ValidationInfo) -> float:
+        if value <= 2 * info.data.get("heartbeat_interval", 0):
+            raise ValueError("must be more than twice ATENDE_HEARTBEAT_INTERVAL")
         return value
 
     @field_validator("directory_file", "helpdesk_file")

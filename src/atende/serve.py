@@ -3,7 +3,9 @@
 Start-up renders every fixed prompt before the first call is accepted; shutdown stops taking
 calls and lets the calls in progress finish (up to ``SHUTDOWN_GRACE_S``). Background work:
 queued messages are delivered (and retried) every few seconds, expired one-time codes and
-unused audio are removed daily.
+unused audio are removed daily. A process that takes calls registers itself first, closes
+the calls its own node's earlier run left open (a crash), then beats every few seconds and
+closes the calls of any process whose heartbeat went stale (see services.call_owners).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -20,6 +24,7 @@ from atende.api.app import create_app
 from atende.ivr.flow import FlowDeps
 from atende.ivr.wiring import build_agi_server, build_flow_deps, prompts_to_prerender
 from atende.services.bundle import Services
+from atende.services.call_owners import CallOwners
 from atende.speech import AudioCache, audio_cache
 
 log = logging.getLogger(__name__)
@@ -52,17 +57,42 @@ def background_tasks(deps: FlowDeps, cache: AudioCache) -> list[asyncio.Task[Non
     ]
 
 
+async def take_over_calls(services: Services) -> tuple[int, asyncio.Task[None]]:
+    """Register this process as an owner of calls, close what this node's dead earlier run
+    left open, and keep beating; returns the process's id and its heartbeat task."""
+    settings = services.runtime.settings
+    owners = CallOwners(services.runtime)
+    node = settings.node_name or socket.gethostname()
+    process_id = await asyncio.to_thread(owners.register, node, os.getpid())
+    closed = await asyncio.to_thread(owners.close_previous_runs, process_id)
+    log.info(
+        "process %d on node %s; %d call(s) of its earlier run closed", process_id, node, closed
+    )
+
+    async def beat() -> None:
+        await asyncio.to_thread(owners.beat, process_id)
+        await asyncio.to_thread(owners.close_stale)
+
+    heartbeat = asyncio.create_task(_every(settings.heartbeat_interval, "heartbeat", beat))
+    return process_id, heartbeat
+
+
 async def run(services: Services, *, http: bool = True, agi: bool = True) -> None:
     asyncio.get_running_loop().set_default_executor(
         ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="atende")
     )
     settings = services.runtime.settings
-    deps = build_flow_deps(services)
+    tasks: list[asyncio.Task[None]] = []
+    owner_id = None
+    if agi:
+        owner_id, heartbeat = await take_over_calls(services)
+        tasks.append(heartbeat)
+    deps = build_flow_deps(services, owner_id)
     cache = audio_cache(settings)
     prompts = prompts_to_prerender(deps)
     await asyncio.to_thread(cache.prerender, prompts)
     log.info("%d prompts ready in %s", len(prompts), cache.directory)
-    tasks = background_tasks(deps, cache)
+    tasks += background_tasks(deps, cache)
     # Tickets to the external helpdesk (issue 5): woken at once by the flow, else this often.
     tasks.append(asyncio.create_task(services.connectors.run(HELPDESK_PUSH_INTERVAL_S)))
     agi_server = build_agi_server(deps, cache) if agi else None

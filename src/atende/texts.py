@@ -57,6 +57,7 @@ PT_BR: dict[str, str] = {
     "ticket_opened": "Seu chamado foi aberto. Anote o número do protocolo:",
     "repeat_protocol": "Para ouvir o número novamente, tecle 1.",
     "protocol_message": "Seu chamado de {item} foi aberto com o protocolo {protocol}.",
+    "attendance_protocol_message": "O protocolo do seu atendimento é {protocol}.",
     "otp_message": "Seu código de verificação é {code}. Ele vale por 5 minutos.",
     "email_subject_otp": "Seu código de verificação",
     "email_subject_protocol": "Protocolo do seu chamado",

@@ -139,10 +139,24 @@ class Call(Base):
     outcome: Mapped[str | None] = mapped_column(String(32), index=True)
     last_step: Mapped[str | None] = mapped_column(String(64))
     survey_score: Mapped[int | None] = mapped_column(Integer)
+    # The process serving the call (see services.call_owners); None for calls of older versions.
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("processes.id"), index=True)
 
     events: Mapped[list[CallEvent]] = relationship(
         back_populates="call", order_by="CallEvent.seq", lazy="selectin"
     )
+
+
+class Process(Base):
+    """One start of an atende process that serves calls, alive while its heartbeat is fresh."""
+
+    __tablename__ = "processes"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    node: Mapped[str] = mapped_column(String(100), index=True)  # ATENDE_NODE_NAME or hostname
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
 
 class CallEvent(Base):

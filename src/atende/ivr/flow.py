@@ -6,7 +6,10 @@ Rules this flow keeps (the issue's list, in order of the call):
 - slow work (sending the one-time code, synthesizing the name) runs while a prompt that listens
   for keys plays, because Asterisk drops keys pressed while no command runs;
 - another person's ticket and a missing one get the same answer;
-- every step is recorded, and a caller who hangs up ends the call record where it stopped.
+- every step is recorded, and a caller who hangs up ends the call record where it stopped;
+- a protocol's message is queued with the protocol itself (a ticket's in its own transaction;
+  in health-plan mode as soon as the caller is known), so a hang-up cannot lose it, and a call
+  that opened a ticket ends ``ticket_opened`` whatever happens after.
 
 Service calls are synchronous (SQLAlchemy); they run in worker threads via ``asyncio.to_thread``
 so one slow database call never stalls the other calls of the process.
@@ -29,7 +32,8 @@ from atende.domain.otp_policy import MAX_WRONG_ENTRIES, needs_code
 from atende.ivr.call import Call, Destination
 from atende.ivr.menus import ATTENDANT_KEY, CATEGORY_REPEAT_KEY, ITEM_REPEAT_KEY, menu_text
 from atende.ivr.recorder import CallRecorder
-from atende.messaging import DeliveryError, Messenger, OutgoingMessage
+from atende.ivr.steps import StepWriter
+from atende.messaging import DeliveryError, Messenger
 from atende.services.bundle import Services
 from atende.services.calls import Outcome
 from atende.services.errors import ServiceError
@@ -81,6 +85,8 @@ class FlowDeps:
     messenger: Messenger
     hours: Callable[[], BusinessHours]  # asked at each call: the dashboard may change them
     settings: Settings
+    steps: StepWriter  # every call's steps, stored as they happen
+    owner_id: int | None = None  # this process's row in ``processes`` (see call_owners)
 
     @property
     def language(self) -> str:
@@ -97,6 +103,8 @@ class UraFlow:
         self.recorder: CallRecorder | None = None
         self.call_id: int | None = None
         self.protocol: str | None = None  # the call's protocol: at start, or the ticket's
+        self.ticket_opened = False
+        self.linking: asyncio.Task[None] | None = None  # health-plan mode: caller id -> person
 
     # -- small helpers ------------------------------------------------------------------
 
@@ -155,9 +163,10 @@ class UraFlow:
             self.call.uniqueid,
             self.call.caller_id,
             self.call.channel_name,
+            self.deps.owner_id,
         )
         self.call_id = record.id
-        self.recorder = CallRecorder(self.services.calls, record.id)
+        self.recorder = CallRecorder(self.services.calls, self.deps.steps, record.id)
         connectors = self.services.connectors
         connectors.call_event("newCall", self.call.uniqueid, self.call.caller_id)
         outcome = Outcome.FAILED
@@ -180,6 +189,10 @@ class UraFlow:
             outcome = Outcome.FAILED
             await self.apologise()
         finally:
+            if self.linking is not None:
+                await self.linking
+            if self.ticket_opened:  # whatever happened after, this call opened a ticket
+                outcome = Outcome.TICKET_OPENED
             await self.recorder.end(outcome)
             connectors.call_event("hangup", self.call.uniqueid, self.call.caller_id, outcome)
         return outcome
@@ -206,6 +219,7 @@ class UraFlow:
             )
             self.protocol = protocol.number
             self.step("protocol_issued")
+            self.linking = asyncio.create_task(self.link_caller())
             await self.call.play(
                 [greeting, self.t("protocol_at_start"), *digit_parts(protocol.number)]
             )
@@ -220,6 +234,21 @@ class UraFlow:
             return await self.attendant()
         except ToAttendant:
             return await self.attendant()
+
+    async def link_caller(self) -> None:
+        """Health-plan mode: when the caller's number is a person's phone, the call is theirs
+        and the protocol issued at the start goes to them at once (RN 623), even if they hang
+        up before saying who they are. Runs while the greeting plays."""
+        caller_id = self.call.caller_id
+        if not caller_id:
+            return
+        try:
+            person = await self.services.connectors.identify("phone", caller_id)
+            if person is not None:
+                await self.db(self.services.calls.identify, self.call_id, person.id)
+        except Exception as exc:  # the call goes on; the protocol is linked at identification
+            # The type only: an error's text may hold the number.
+            log.warning("call %s: caller id lookup failed: %s", self.call_id, type(exc).__name__)
 
     # -- identification -------------------------------------------------------------------
 
@@ -331,7 +360,6 @@ class UraFlow:
         item = await self.choose_item()
         ticket = await self.create_ticket(caller.person, item)
         await self.read_protocol(ticket)
-        await self.notify_protocol(caller.person, ticket)
         await self.survey()
         raise CallEnded(Outcome.TICKET_OPENED)
 
@@ -361,8 +389,10 @@ class UraFlow:
             call_id=self.call_id,
             # A retried AGI run of the same call finds the ticket it already opened.
             idempotency_key=f"call:{self.call.uniqueid}:item:{item.id}",
+            send_protocol=True,  # queued with the ticket: a hang-up from here on loses nothing
         )
         ticket, _ = await self.db(self.services.tickets.open, new, "ura")
+        self.ticket_opened = True
         self.services.connectors.push_soon()  # to the external helpdesk, if any, off the call
         self.protocol = ticket.protocol
         self.step("ticket_opened", item_id=item.id)
@@ -382,17 +412,6 @@ class UraFlow:
             if key != "1":
                 return
             self.step("protocol_repeated")
-
-    async def notify_protocol(self, person: Person, ticket: Ticket) -> None:
-        address = person.phone or person.email
-        if not address:
-            return
-        message = OutgoingMessage(
-            to=address,
-            text=self.t("protocol_message", item=ticket.item.name, protocol=ticket.protocol),
-            kind="protocol",
-        )
-        await self.deps.messenger.enqueue(message, person.id, ticket_id=ticket.id)
 
     # -- 2: ticket status -----------------------------------------------------------------
 

@@ -1,34 +1,39 @@
-"""Records a call's steps against its Call row, without a database write per keypress.
+"""Records a call's steps against its Call row as they happen.
 
-Steps are kept in memory and written in one transaction when the flow reaches a point worth
-keeping (a ticket opened, a transfer) and when the call ends, whatever the way it ends; a
-call that drops therefore still shows every step up to the last.
+Each step goes to the process's :class:`~atende.ivr.steps.StepWriter`, which commits the
+steps of all calls together every few tens of milliseconds: a call's timeline is in the
+database while the call goes on, and a process that dies loses at most the last instant of
+it. At the points worth waiting for (a ticket opened, the end of the call) the flow waits
+until every step so far is stored.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
+from atende.ivr.steps import StepWriter
 from atende.services.calls import CallService, StepRecord
 
 
 @dataclass
 class CallRecorder:
     calls: CallService
+    writer: StepWriter
     call_id: int
     last_step: str = "answered"
-    _pending: list[StepRecord] = field(default_factory=list)
+    _stored: asyncio.Future[None] | None = None
 
     def step(self, name: str, at: datetime, **detail: object) -> None:
         self.last_step = name
-        self._pending.append(StepRecord(name, at, detail))
+        self._stored = self.writer.add(self.call_id, StepRecord(name, at, detail))
 
     async def flush(self) -> None:
-        pending, self._pending = self._pending, []
-        if pending:
-            await asyncio.to_thread(self.calls.record_steps, self.call_id, pending)
+        """Wait until every step so far is stored (batches commit in order: the last is
+        enough)."""
+        if self._stored is not None:
+            await asyncio.shield(self._stored)
 
     async def end(self, outcome: str) -> None:
         await self.flush()

@@ -10,6 +10,7 @@ from atende.agi.server import AgiServer
 from atende.ivr.call import AgiCall
 from atende.ivr.flow import FlowDeps, UraFlow
 from atende.ivr.menus import CATEGORY_REPEAT_KEY, ITEM_REPEAT_KEY, menu_text
+from atende.ivr.steps import StepWriter
 from atende.messaging import messenger
 from atende.messaging.twilio import TwilioVerify
 from atende.services.bundle import Services
@@ -23,7 +24,9 @@ log = logging.getLogger(__name__)
 SCRIPT = "ura"
 
 
-def build_flow_deps(services: Services) -> FlowDeps:
+def build_flow_deps(services: Services, owner_id: int | None = None) -> FlowDeps:
+    """What every call of this process needs; ``owner_id`` is the process's row in
+    ``processes`` (see services.call_owners), None where nothing recovers its calls."""
     settings = services.runtime.settings
     services.site.business_hours()  # a wrong ATENDE_HOURS/_HOLIDAYS stops startup here
     sender = messenger(settings, services.runtime.sessions)
@@ -40,6 +43,8 @@ def build_flow_deps(services: Services) -> FlowDeps:
         messenger=sender,
         hours=services.site.business_hours,
         settings=settings,
+        steps=StepWriter(services.calls),
+        owner_id=owner_id,
     )
 
 

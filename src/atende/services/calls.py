@@ -6,15 +6,18 @@ it ended; the dashboard and ``GET /api/v1/calls`` read the same rows.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import lazyload
 
-from atende.db.models import Call, CallEvent
+from atende.db.models import AttendanceProtocol, Call, CallEvent, Person
 from atende.runtime import Runtime
 from atende.services.errors import Invalid, NotFound
+from atende.services.notifications import queue_attendance_protocol
 
 
 class Outcome(StrEnum):
@@ -30,6 +33,7 @@ class Outcome(StrEnum):
     VERIFICATION_FAILED = "verification_failed"  # the one-time code was not typed right
     FAILED = "failed"  # a fault on our side
     BUSY = "busy"  # over the concurrent call cap
+    INTERRUPTED = "interrupted"  # the process serving it died; closed by another (see owners)
 
 
 @dataclass(frozen=True)
@@ -46,9 +50,16 @@ class CallService:
         self.runtime = runtime
         self.sessions = runtime.sessions
 
-    def start(self, uniqueid: str, caller_id: str | None, channel: str | None) -> Call:
-        """Record a new call; a second start with the same Asterisk unique id returns the first
-        (Asterisk can run AGI() twice in one call)."""
+    def start(
+        self,
+        uniqueid: str,
+        caller_id: str | None,
+        channel: str | None,
+        owner_id: int | None = None,
+    ) -> Call:
+        """Record a new call served by process ``owner_id``; a second start with the same
+        Asterisk unique id returns the first (Asterisk can run AGI() twice in one call), now
+        owned by whoever serves it."""
         with self.sessions.begin() as session:
             call = session.scalar(select(Call).where(Call.uniqueid == uniqueid))
             if call is None:
@@ -57,8 +68,11 @@ class CallService:
                     caller_id=caller_id,
                     channel=channel,
                     started_at=self.runtime.clock(),
+                    owner_id=owner_id,
                 )
                 session.add(call)
+            elif call.ended_at is None:
+                call.owner_id = owner_id
             return call
 
     def record_refused(self, uniqueid: str, caller_id: str | None, channel: str | None) -> None:
@@ -79,35 +93,66 @@ class CallService:
                     )
                 )
 
-    def record_steps(self, call_id: int, steps: list[StepRecord]) -> None:
+    def record_steps(self, call_id: int, steps: Sequence[StepRecord]) -> None:
         """Append ``steps`` to the call's timeline, in order, in one transaction."""
-        if not steps:
+        self.record_many([(call_id, record) for record in steps])
+
+    def record_many(self, steps: Sequence[tuple[int, StepRecord]]) -> None:
+        """Append ``(call id, step)`` pairs to their calls' timelines, in order, in one
+        transaction: the steps of many calls are committed together (see ivr.steps)."""
+        by_call: dict[int, list[StepRecord]] = {}
+        for call_id, record in steps:
+            by_call.setdefault(call_id, []).append(record)
+        if not by_call:
             return
         with self.sessions.begin() as session:
-            last = session.scalar(
-                select(func.coalesce(func.max(CallEvent.seq), 0)).where(
-                    CallEvent.call_id == call_id
+            # Lock the calls first, in id order: an event's foreign key check would take a
+            # shared lock on its call, which a later update could not upgrade without a
+            # deadlock against another writer of that call (MariaDB).
+            for call_id in sorted(by_call):
+                session.execute(
+                    update(Call)
+                    .where(Call.id == call_id)
+                    .values(last_step=by_call[call_id][-1].step)
                 )
+            counted = session.execute(
+                select(CallEvent.call_id, func.max(CallEvent.seq))
+                .where(CallEvent.call_id.in_(by_call))
+                .group_by(CallEvent.call_id)
             )
-            for offset, record in enumerate(steps, start=1):
-                session.add(
-                    CallEvent(
-                        call_id=call_id,
-                        seq=int(last or 0) + offset,
-                        at=record.at,
-                        step=record.step,
-                        detail=record.detail,
-                    )
+            last_seq = {call_id: seq for call_id, seq in counted}
+            session.add_all(
+                CallEvent(
+                    call_id=call_id, seq=seq, at=record.at, step=record.step, detail=record.detail
                 )
-            call = session.get(Call, call_id)
-            if call is not None:
-                call.last_step = steps[-1].step
+                for call_id, records in by_call.items()
+                for seq, record in enumerate(records, start=int(last_seq.get(call_id) or 0) + 1)
+            )
 
     def identify(self, call_id: int, person_id: int) -> None:
+        """The call is ``person_id``'s. Protocols the call issued before anyone was known
+        (health-plan mode) become theirs, and their messages are queued in this transaction."""
         with self.sessions.begin() as session:
             call = session.get(Call, call_id)
-            if call is not None:
-                call.person_id = person_id
+            person = session.get(Person, person_id)
+            if call is None or person is None:
+                return
+            call.person_id = person_id
+            # A locking read sees the latest rows: two identifications of one call at once
+            # (caller id and keypad) cannot both find the protocol unclaimed.
+            unclaimed = (
+                select(AttendanceProtocol)
+                .options(lazyload("*"))  # lock protocols only
+                .where(
+                    AttendanceProtocol.call_id == call_id, AttendanceProtocol.person_id.is_(None)
+                )
+                .with_for_update()
+            )
+            for protocol in session.scalars(unclaimed):
+                protocol.person_id = person_id
+                queue_attendance_protocol(
+                    session, protocol, person, self.runtime.settings, self.runtime.clock()
+                )
 
     def survey(self, call_id: int, score: int) -> None:
         if not 1 <= score <= 5:

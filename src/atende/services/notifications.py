@@ -1,10 +1,13 @@
-"""Telling a requester that their ticket moved: a message queued with the status change itself.
+"""Telling a person what happened to their request: a message queued with the change itself.
 
-The message row is added inside the transaction that changes the ticket, so a change and its
-notification are stored together or not at all: no crash between the two can lose one. The
-background delivery of :class:`atende.messaging.Messenger` sends it through the configured
-channel chain, retrying through outages. A person who opted out, or who has neither a phone
-nor an e-mail address, gets nothing.
+A ticket's protocol number when it is opened, an attendance protocol when its caller is known,
+a ticket's status change: the message row is added inside the transaction that makes the
+change, so a change and its message are stored together or not at all: no crash, hang-up or
+fault between the two can lose one. The background delivery of
+:class:`atende.messaging.Messenger` sends it through the configured channel chain, retrying
+through outages. A person with neither a phone nor an e-mail address gets nothing; one who
+opted out of notifications gets no status change (a protocol number is the record of their
+own request, not a notice, and always goes).
 """
 
 from __future__ import annotations
@@ -15,37 +18,46 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from atende.config import Settings
-from atende.db.models import Message, Ticket
+from atende.db.models import AttendanceProtocol, Message, Person, Ticket
 from atende.domain.ticket_status import TicketStatus
 from atende.messaging import channel_names
 from atende.messaging.messenger import QUEUED, message_row
-from atende.messaging.port import OutgoingMessage
+from atende.messaging.port import MessageKind, OutgoingMessage
 from atende.texts import text
 
 log = logging.getLogger(__name__)
 
 STATUS_CHANGE_TEMPLATE = "status_change_message"
+TICKET_PROTOCOL_TEMPLATE = "protocol_message"
+ATTENDANCE_PROTOCOL_TEMPLATE = "attendance_protocol_message"
+
+
+def person_message(
+    person: Person, kind: MessageKind, template: str, fields: dict[str, str], language: str
+) -> OutgoingMessage:
+    """The text ``template`` filled with ``fields``, to ``person``'s phone, else their e-mail.
+    Raises ValueError when the person has neither."""
+    address = person.phone or person.email
+    if not address:
+        raise ValueError("the person has no phone and no e-mail address")
+    return OutgoingMessage(
+        to=address,
+        text=text(template, language, **fields),
+        kind=kind,
+        template=template,
+        fields=fields,
+    )
 
 
 def status_change_message(ticket: Ticket, status: TicketStatus, language: str) -> OutgoingMessage:
     """The message telling ``ticket``'s requester it is now ``status`` (to their phone, else
     their e-mail). Raises ValueError when the person has neither."""
-    person = ticket.person
-    address = person.phone or person.email
-    if not address:
-        raise ValueError("the person has no phone and no e-mail address")
     fields = {
         "item": ticket.item.name,
         "protocol": ticket.protocol,
         "status": text(f"status_{status.value}", language),
     }
-    return OutgoingMessage(
-        to=address,
-        text=text(STATUS_CHANGE_TEMPLATE, language, **fields),
-        kind="status_change",
-        template=STATUS_CHANGE_TEMPLATE,
-        fields=fields,
-    )
+    return person_message(ticket.person, "status_change", STATUS_CHANGE_TEMPLATE, fields, language)
 
 
 def queue_status_change(
@@ -59,8 +71,7 @@ def queue_status_change(
 
     Returns None when the person opted out or has no address.
     """
-    person = ticket.person
-    if person.notifications_opt_out:
+    if ticket.person.notifications_opt_out:
         log.info("ticket %s: requester opted out of notifications", ticket.id)
         return None
     try:
@@ -68,6 +79,62 @@ def queue_status_change(
     except ValueError:
         log.info("ticket %s: requester has no address for notifications", ticket.id)
         return None
+    return _queue(session, message, ticket.person, settings, now, ticket.id)
+
+
+def queue_ticket_protocol(
+    session: Session, ticket: Ticket, settings: Settings, now: datetime
+) -> Message | None:
+    """Add, in ``session``'s transaction, the message with a new ticket's protocol number.
+
+    Returns None when the requester has neither a phone nor an e-mail address.
+    """
+    fields = {"item": ticket.item.name, "protocol": ticket.protocol}
+    return _queue_protocol(
+        session, TICKET_PROTOCOL_TEMPLATE, fields, ticket.person, settings, now, ticket.id
+    )
+
+
+def queue_attendance_protocol(
+    session: Session,
+    protocol: AttendanceProtocol,
+    person: Person,
+    settings: Settings,
+    now: datetime,
+) -> Message | None:
+    """Add, in ``session``'s transaction, the message with an attendance protocol (RN 623: the
+    beneficiary receives the protocol number). None when ``person`` has no address."""
+    fields = {"protocol": protocol.number}
+    return _queue_protocol(
+        session, ATTENDANCE_PROTOCOL_TEMPLATE, fields, person, settings, now, protocol.ticket_id
+    )
+
+
+def _queue_protocol(
+    session: Session,
+    template: str,
+    fields: dict[str, str],
+    person: Person,
+    settings: Settings,
+    now: datetime,
+    ticket_id: int | None,
+) -> Message | None:
+    try:
+        message = person_message(person, "protocol", template, fields, settings.language)
+    except ValueError:
+        log.info("person %s has no address for the protocol message", person.id)
+        return None
+    return _queue(session, message, person, settings, now, ticket_id)
+
+
+def _queue(
+    session: Session,
+    message: OutgoingMessage,
+    person: Person,
+    settings: Settings,
+    now: datetime,
+    ticket_id: int | None,
+) -> Message:
     row = message_row(
         message,
         channel=channel_names(settings)[0],  # shown until a channel of the chain takes it
@@ -75,7 +142,7 @@ def queue_status_change(
         attempts=0,
         now=now,
         person_id=person.id,
-        ticket_id=ticket.id,
+        ticket_id=ticket_id,
     )
     session.add(row)
     return row

@@ -17,7 +17,7 @@ from atende.domain.ticket_status import ALLOWED_TRANSITIONS, TicketStatus, can_c
 from atende.metrics import TICKETS_OPENED
 from atende.runtime import Runtime
 from atende.services.errors import Conflict, Invalid, NotFound
-from atende.services.notifications import queue_status_change
+from atende.services.notifications import queue_status_change, queue_ticket_protocol
 
 CHANNELS = ("phone", "web", "api")
 MAX_PAGE = 200
@@ -39,6 +39,9 @@ class NewTicket:
     channel: str = "api"
     call_id: int | None = None
     idempotency_key: str | None = None
+    # Queue the protocol message to the requester in the ticket's own transaction (the phone:
+    # whatever happens to the call after the ticket exists, the number reaches the person).
+    send_protocol: bool = False
 
 
 @dataclass
@@ -120,6 +123,8 @@ class TicketService:
         session.flush()
         for hook in self.after_insert:
             hook(session, ticket)
+        if new.send_protocol:
+            queue_ticket_protocol(session, ticket, self.runtime.settings, now)
         return ticket
 
     def _by_key(self, key: str) -> Ticket | None:

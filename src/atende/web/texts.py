@@ -173,6 +173,7 @@ PT_BR: dict[str, str] = {
     "outcome_verification_failed": "código de verificação não confirmado",
     "outcome_failed": "falha",
     "outcome_busy": "linhas ocupadas",
+    "outcome_interrupted": "interrompida por falha do sistema",
     "timeline": "Passo a passo",
     "timeline_at": "Tempo",
     "timeline_step": "Etapa",
@@ -195,6 +196,7 @@ PT_BR: dict[str, str] = {
     "step_out_of_hours": "Fora do horário",
     "step_survey": "Pesquisa de satisfação",
     "step_hangup": "Desligou",
+    "step_interrupted": "Interrompida: o serviço parou durante a ligação",
     # Reports.
     "reports_title": "Relatórios",
     "period": "Período",
