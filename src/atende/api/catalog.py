@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response, status
 
 from atende.api.deps import Admin, Reader, ServicesDep
 from atende.api.schemas import CatalogEntryIn, CatalogEntryPatch, CategoryOut, ItemOut
+from atende.db.ids import RowId
 
 router = APIRouter(prefix="/catalog", tags=["catalog"])
 
@@ -22,14 +23,14 @@ def add_category(body: CatalogEntryIn, services: ServicesDep, _: Admin) -> Categ
 
 @router.patch("/categories/{category_id}", response_model=CategoryOut)
 def edit_category(
-    category_id: int, body: CatalogEntryPatch, services: ServicesDep, _: Admin
+    category_id: RowId, body: CatalogEntryPatch, services: ServicesDep, _: Admin
 ) -> CategoryOut:
     services.catalog.update_category(category_id, **body.model_dump())
     return CategoryOut.of(services.catalog.category(category_id))
 
 
 @router.delete("/categories/{category_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_category(category_id: int, services: ServicesDep, _: Admin) -> Response:
+def delete_category(category_id: RowId, services: ServicesDep, _: Admin) -> Response:
     services.catalog.delete_category(category_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -37,18 +38,18 @@ def delete_category(category_id: int, services: ServicesDep, _: Admin) -> Respon
 @router.post(
     "/categories/{category_id}/items", status_code=status.HTTP_201_CREATED, response_model=ItemOut
 )
-def add_item(category_id: int, body: CatalogEntryIn, services: ServicesDep, _: Admin) -> ItemOut:
+def add_item(category_id: RowId, body: CatalogEntryIn, services: ServicesDep, _: Admin) -> ItemOut:
     item = services.catalog.add_item(category_id, body.key, body.name, body.prompt)
     return ItemOut(id=item.id, key=item.key, name=item.name, prompt=item.prompt)
 
 
 @router.patch("/items/{item_id}", response_model=ItemOut)
-def edit_item(item_id: int, body: CatalogEntryPatch, services: ServicesDep, _: Admin) -> ItemOut:
+def edit_item(item_id: RowId, body: CatalogEntryPatch, services: ServicesDep, _: Admin) -> ItemOut:
     item = services.catalog.update_item(item_id, **body.model_dump())
     return ItemOut(id=item.id, key=item.key, name=item.name, prompt=item.prompt)
 
 
 @router.delete("/items/{item_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_item(item_id: int, services: ServicesDep, _: Admin) -> Response:
+def delete_item(item_id: RowId, services: ServicesDep, _: Admin) -> Response:
     services.catalog.delete_item(item_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from atende.db.ids import RowId
 from atende.db.models import AttendanceProtocol, Call, Category, Person, Ticket
 from atende.domain.ticket_status import TicketStatus
 
@@ -143,7 +144,7 @@ class TicketIn(BaseModel):
     )
 
     person_code: str = Field(min_length=1, max_length=32)
-    item_id: int = Field(gt=0)
+    item_id: RowId
     description: str = Field("", max_length=5000)
     channel: Channel = "api"
 

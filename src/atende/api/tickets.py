@@ -8,6 +8,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 
 from atende.api.deps import Reader, ServicesDep, Writer, actor
 from atende.api.schemas import ProtocolIn, ProtocolOut, TicketIn, TicketOut, TicketPage, TicketPatch
+from atende.db.ids import RowId
 from atende.domain.ticket_status import TicketStatus
 from atende.services.tickets import NewTicket, TicketFilter
 
@@ -25,7 +26,9 @@ def open_ticket(
     response: Response,
     services: ServicesDep,
     token: Writer,
-    idempotency_key: str | None = Header(None, max_length=128),
+    idempotency_key: str | None = Header(
+        None, alias="Idempotency-Key", min_length=1, max_length=128
+    ),
 ) -> TicketOut:
     ticket, created = services.tickets.open(
         NewTicket(**body.model_dump(), idempotency_key=idempotency_key), actor=actor(token)
@@ -42,7 +45,7 @@ def list_tickets(
     _: Reader,
     person_code: str | None = None,
     status: TicketStatus | None = None,
-    item_id: int | None = None,
+    item_id: RowId | None = None,
     created_from: datetime | None = Query(None, examples=["2026-11-01T00:00:00-03:00"]),
     created_to: datetime | None = None,
     limit: int = Query(50, ge=1, le=200),
