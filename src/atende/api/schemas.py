@@ -18,6 +18,18 @@ from atende.domain.ticket_status import TicketStatus
 Channel = Literal["phone", "web", "api"]
 
 
+class ErrorDetail(BaseModel):
+    code: str = Field(examples=["not_found"])
+    message: str = Field(examples=["no person with code 1234"])
+    field: str | None = Field(None, examples=["code"])
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: branch on ``code``, show ``message``; ``field`` names the input."""
+
+    error: ErrorDetail
+
+
 class PersonIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",

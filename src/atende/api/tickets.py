@@ -7,6 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, Header, Query, Response, status
 
 from atende.api.deps import Reader, ServicesDep, Writer, actor
+from atende.api.responses import error_responses
 from atende.api.schemas import ProtocolIn, ProtocolOut, TicketIn, TicketOut, TicketPage, TicketPatch
 from atende.db.ids import RowId
 from atende.domain.ticket_status import TicketStatus
@@ -19,7 +20,10 @@ router = APIRouter(tags=["tickets"])
     "/tickets",
     status_code=status.HTTP_201_CREATED,
     response_model=TicketOut,
-    responses={200: {"description": "A retry with the same Idempotency-Key: the same ticket"}},
+    responses={
+        200: {"description": "A retry with the same Idempotency-Key: the same ticket"},
+        **error_responses(404, 409),  # no such person or item; key reused, person inactive
+    },
 )
 def open_ticket(
     body: TicketIn,
@@ -62,7 +66,7 @@ def read_ticket(protocol: str, services: ServicesDep, _: Reader) -> TicketOut:
     return TicketOut.of(services.tickets.get(protocol))
 
 
-@router.patch("/tickets/{protocol}", response_model=TicketOut)
+@router.patch("/tickets/{protocol}", response_model=TicketOut, responses=error_responses(409))
 def change_ticket(
     protocol: str, body: TicketPatch, services: ServicesDep, token: Writer
 ) -> TicketOut:
@@ -77,6 +81,7 @@ def change_ticket(
     status_code=status.HTTP_201_CREATED,
     response_model=ProtocolOut,
     tags=["protocols"],
+    responses=error_responses(404),  # no such person or ticket
 )
 def issue_protocol(body: ProtocolIn, services: ServicesDep, _: Writer) -> ProtocolOut:
     return ProtocolOut.of(services.protocols.issue(**body.model_dump()))
