@@ -45,6 +45,8 @@ def test_every_operation_documents_its_errors_with_the_error_shape(api: httpx.Cl
     error = document["components"]["schemas"]["ErrorOut"]
     assert error["properties"]["error"]["$ref"].endswith("/ErrorDetail")
     assert "HTTPValidationError" not in document["components"]["schemas"]
+    scheme = {"bearerToken": {"type": "http", "scheme": "bearer"}}
+    assert document["components"]["securitySchemes"] == scheme
     ops = operations(document)
     for name, operation in ops.items():
         responses = operation["responses"]
@@ -54,6 +56,7 @@ def test_every_operation_documents_its_errors_with_the_error_shape(api: httpx.Cl
                 assert schema == {"$ref": ERROR_SCHEMA}, f"{name} {status}"
         if name.split()[1].startswith("/api/v1/"):
             assert {"401", "403"} <= responses.keys(), name
+            assert operation["security"] == [{"bearerToken": []}], name
             looks_up = "{" in name or name in BODY_LOOKUPS
             assert ("404" in responses) == looks_up, name
     assert "422" in ops["POST /api/v1/tickets"]["responses"]

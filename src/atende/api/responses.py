@@ -1,11 +1,11 @@
 """The error answers each operation lists in the OpenAPI document, in the shape it really sends.
 
 FastAPI documents only success and a 422 in its own validation shape, so generated clients
-know neither the 401/403 of a missing or weak token nor the 404 of an unknown id, and parse
-422s wrongly. ``document_errors`` completes the document from what each operation takes (a
-token: 401/403; an id in the path: 404; input that can be malformed: 422, in the error shape);
-what only the service knows (409s, a 404 for an id in the body) is listed on the route itself
-with ``error_responses``.
+know neither the bearer token nor the 401/403 of a missing or weak one, nor the 404 of an
+unknown id, and parse 422s wrongly. ``document_errors`` completes the document from what each
+operation takes (a token: the bearer scheme, 401 and 403; an id in the path: 404; input that
+can be malformed: 422, in the error shape); what only the service knows (409s, a 404 for an id
+in the body) is listed on the route itself with ``error_responses``.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ DESCRIPTIONS = {
     422: "Invalid input (`field` names it)",
 }
 COMPONENTS = "#/components/schemas/"
+BEARER = "bearerToken"
 FASTAPI_VALIDATION = ("HTTPValidationError", "ValidationError")
 Document = dict[str, Any]
 
@@ -47,7 +48,9 @@ def document_errors(app: FastAPI, api_prefix: str) -> None:
 
 
 def _complete_document(document: Document, api_prefix: str) -> None:
-    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    components = document.setdefault("components", {})
+    components["securitySchemes"] = {BEARER: {"type": "http", "scheme": "bearer"}}
+    schemas = components.setdefault("schemas", {})
     error = ErrorOut.model_json_schema(ref_template=COMPONENTS + "{model}")
     schemas.update(error.pop("$defs"), ErrorOut=error)
     for name in FASTAPI_VALIDATION:
@@ -60,6 +63,8 @@ def _complete_document(document: Document, api_prefix: str) -> None:
 def _complete(operation: Document, needs_token: bool) -> None:
     parameters = operation.get("parameters", [])
     statuses = [401, 403] if needs_token else []
+    if needs_token:  # Swagger UI's Authorize button and generated clients send the token
+        operation["security"] = [{BEARER: []}]
     if needs_token and any(p["in"] == "path" for p in parameters):
         statuses.append(404)
     if "requestBody" in operation or not all(map(_free_text_in_path, parameters)):
