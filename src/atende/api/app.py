@@ -10,8 +10,10 @@ from sqlalchemy import text
 from atende import __version__
 from atende.api import calls, catalog, people, tickets
 from atende.api.audio import audio_router
+from atende.api.docs import install_docs
 from atende.api.errors import install_error_handlers
 from atende.api.metrics import MetricsMiddleware
+from atende.api.responses import document_errors
 from atende.api.security_headers import SecurityHeadersMiddleware
 from atende.services.bundle import Services
 from atende.speech import cache_directory
@@ -26,14 +28,17 @@ Authenticate with `Authorization: Bearer <token>` (create one with
 `{"error": {"code", "message", "field"}}`.
 """
 
+OPENAPI_URL = "/openapi.json"
+API_PREFIX = "/api/v1"
+
 
 def create_app(services: Services) -> FastAPI:
     app = FastAPI(
         title="atende",
         version=__version__,
         description=DESCRIPTION,
-        openapi_url="/openapi.json",
-        docs_url="/docs",
+        openapi_url=OPENAPI_URL,
+        docs_url=None,  # served from the package by install_docs, not from a CDN
         redoc_url=None,
     )
     app.state.services = services
@@ -41,7 +46,7 @@ def create_app(services: Services) -> FastAPI:
     app.add_middleware(MetricsMiddleware)
     app.add_middleware(SecurityHeadersMiddleware)
 
-    v1 = APIRouter(prefix="/api/v1")
+    v1 = APIRouter(prefix=API_PREFIX)
     for module in (people, catalog, tickets, calls):
         v1.include_router(module.router)
     app.include_router(v1)
@@ -64,5 +69,7 @@ def create_app(services: Services) -> FastAPI:
     def metrics() -> PlainTextResponse:
         return PlainTextResponse(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    install_docs(app, OPENAPI_URL)
     install_dashboard(app)  # the support team's pages at /
+    document_errors(app, API_PREFIX)  # once every route is there
     return app

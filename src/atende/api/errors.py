@@ -7,7 +7,10 @@ and answered with a plain 500.
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -50,6 +53,19 @@ def _field_of(location: tuple[object, ...]) -> str:
     return ".".join(parts) or str(location[-1] if location else "body")
 
 
+def _not_json(document: object, error: Mapping[str, Any]) -> str:
+    """Where a body failed to parse, as ``json`` tells it (FastAPI keeps only the offset)."""
+    reason = str(error.get("ctx", {}).get("error", "syntax error"))
+    position = error.get("loc", ())[-1]
+    if not isinstance(document, str) or not isinstance(position, int):
+        return f"the body is not valid JSON: {reason}"
+    where = json.JSONDecodeError(reason, document, position)
+    return (
+        f"the body is not valid JSON: {reason} at line {where.lineno}, column {where.colno}"
+        f" (character {position})"
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def _service(_: Request, exc: ServiceError) -> JSONResponse:
@@ -67,8 +83,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0]
-        field = _field_of(tuple(first.get("loc", ())))
-        message = f"{field}: {first.get('msg', 'invalid value')}"
+        if first.get("type") == "json_invalid":
+            field, message = "body", _not_json(exc.body, first)
+        else:
+            field = _field_of(tuple(first.get("loc", ())))
+            message = f"{field}: {first.get('msg', 'invalid value')}"
         return JSONResponse(error_body("invalid", message, field), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)

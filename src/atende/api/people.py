@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Response, status
 
 from atende.api.deps import Reader, ServicesDep, Writer
+from atende.api.responses import error_responses
 from atende.api.schemas import PersonIn, PersonOut, PersonPatch
 from atende.services.errors import Invalid
 from atende.services.people import PersonData
@@ -12,7 +13,12 @@ from atende.services.people import PersonData
 router = APIRouter(prefix="/people", tags=["people"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED, response_model=PersonOut)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PersonOut,
+    responses=error_responses(409),
+)
 def create_person(body: PersonIn, services: ServicesDep, _: Writer) -> PersonOut:
     return PersonOut.of(services.people.create(PersonData(**body.model_dump())))
 
@@ -36,7 +42,7 @@ def read_person(code: str, services: ServicesDep, _: Reader) -> PersonOut:
     return PersonOut.of(services.people.get(code))
 
 
-@router.patch("/{code}", response_model=PersonOut)
+@router.patch("/{code}", response_model=PersonOut, responses=error_responses(409))
 def update_person(code: str, body: PersonPatch, services: ServicesDep, _: Writer) -> PersonOut:
     data = PersonData(**body.model_dump(exclude_unset=True))
     return PersonOut.of(services.people.update(code, data))

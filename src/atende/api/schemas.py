@@ -11,10 +11,23 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from atende.db.ids import RowId
 from atende.db.models import AttendanceProtocol, Call, Category, Person, Ticket
 from atende.domain.ticket_status import TicketStatus
 
 Channel = Literal["phone", "web", "api"]
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(examples=["not_found"])
+    message: str = Field(examples=["no person with code 1234"])
+    field: str | None = Field(None, examples=["code"])
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: branch on ``code``, show ``message``; ``field`` names the input."""
+
+    error: ErrorDetail
 
 
 class PersonIn(BaseModel):
@@ -143,7 +156,7 @@ class TicketIn(BaseModel):
     )
 
     person_code: str = Field(min_length=1, max_length=32)
-    item_id: int = Field(gt=0)
+    item_id: RowId
     description: str = Field("", max_length=5000)
     channel: Channel = "api"
 

@@ -14,12 +14,11 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _COMMON = "frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
 POLICY = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " + _COMMON
-# FastAPI's Swagger UI page: an inline start-up script, its bundle (from jsDelivr unless served
-# locally), styles its widgets may set inline, and the FastAPI favicon.
+# FastAPI's Swagger UI page: an inline start-up script, and styles its widgets set inline; its
+# bundle, styles and icon are served by atende itself (api.docs).
 DOCS_POLICY = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "img-src 'self' data: https://fastapi.tiangolo.com; " + _COMMON
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data:; " + _COMMON
 )
 DOCS_PATHS = frozenset({"/docs", "/docs/oauth2-redirect"})
 

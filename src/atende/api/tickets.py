@@ -7,7 +7,9 @@ from datetime import datetime
 from fastapi import APIRouter, Header, Query, Response, status
 
 from atende.api.deps import Reader, ServicesDep, Writer, actor
+from atende.api.responses import error_responses
 from atende.api.schemas import ProtocolIn, ProtocolOut, TicketIn, TicketOut, TicketPage, TicketPatch
+from atende.db.ids import RowId
 from atende.domain.ticket_status import TicketStatus
 from atende.services.tickets import NewTicket, TicketFilter
 
@@ -18,14 +20,19 @@ router = APIRouter(tags=["tickets"])
     "/tickets",
     status_code=status.HTTP_201_CREATED,
     response_model=TicketOut,
-    responses={200: {"description": "A retry with the same Idempotency-Key: the same ticket"}},
+    responses={
+        200: {"description": "A retry with the same Idempotency-Key: the same ticket"},
+        **error_responses(404, 409),  # no such person or item; key reused, person inactive
+    },
 )
 def open_ticket(
     body: TicketIn,
     response: Response,
     services: ServicesDep,
     token: Writer,
-    idempotency_key: str | None = Header(None, max_length=128),
+    idempotency_key: str | None = Header(
+        None, alias="Idempotency-Key", min_length=1, max_length=128
+    ),
 ) -> TicketOut:
     ticket, created = services.tickets.open(
         NewTicket(**body.model_dump(), idempotency_key=idempotency_key), actor=actor(token)
@@ -42,7 +49,7 @@ def list_tickets(
     _: Reader,
     person_code: str | None = None,
     status: TicketStatus | None = None,
-    item_id: int | None = None,
+    item_id: RowId | None = None,
     created_from: datetime | None = Query(None, examples=["2026-11-01T00:00:00-03:00"]),
     created_to: datetime | None = None,
     limit: int = Query(50, ge=1, le=200),
@@ -59,7 +66,7 @@ def read_ticket(protocol: str, services: ServicesDep, _: Reader) -> TicketOut:
     return TicketOut.of(services.tickets.get(protocol))
 
 
-@router.patch("/tickets/{protocol}", response_model=TicketOut)
+@router.patch("/tickets/{protocol}", response_model=TicketOut, responses=error_responses(409))
 def change_ticket(
     protocol: str, body: TicketPatch, services: ServicesDep, token: Writer
 ) -> TicketOut:
@@ -74,6 +81,7 @@ def change_ticket(
     status_code=status.HTTP_201_CREATED,
     response_model=ProtocolOut,
     tags=["protocols"],
+    responses=error_responses(404),  # no such person or ticket
 )
 def issue_protocol(body: ProtocolIn, services: ServicesDep, _: Writer) -> ProtocolOut:
     return ProtocolOut.of(services.protocols.issue(**body.model_dump()))

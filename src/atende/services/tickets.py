@@ -11,6 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, lazyload
 
+from atende.db.ids import is_row_id
 from atende.db.models import Item, Person, Ticket, TicketEvent
 from atende.db.sequences import next_value
 from atende.domain.ticket_status import ALLOWED_TRANSITIONS, TicketStatus, can_change
@@ -61,9 +62,12 @@ def encode_cursor(ticket_id: int) -> str:
 
 def decode_cursor(cursor: str) -> int:
     try:
-        return int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
+        ticket_id = int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
     except ValueError:
-        raise Invalid("cursor is not one this API gave", field="cursor") from None
+        ticket_id = 0
+    if not is_row_id(ticket_id):
+        raise Invalid("cursor is not one this API gave", field="cursor")
+    return ticket_id
 
 
 class TicketService:

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
+from atende.db.ids import RowId
 from atende.services.catalog import CatalogService
 from atende.web.security import Admin, FormAdmin, services_of
 from atende.web.templating import after_form, render
@@ -82,7 +83,7 @@ def add_category(
 @router.post("/categories/{category_id}")
 def save_category(
     request: Request,
-    category_id: int,
+    category_id: RowId,
     member: FormAdmin,
     key: OptionalText = None,
     name: OptionalText = None,
@@ -92,14 +93,14 @@ def save_category(
 
 
 @router.post("/categories/{category_id}/delete")
-def delete_category(request: Request, category_id: int, member: FormAdmin) -> Response:
+def delete_category(request: Request, category_id: RowId, member: FormAdmin) -> Response:
     return _apply(request, lambda c: c.delete_category(category_id))
 
 
 @router.post("/categories/{category_id}/items")
 def add_item(
     request: Request,
-    category_id: int,
+    category_id: RowId,
     member: FormAdmin,
     key: Text,
     name: Text,
@@ -114,7 +115,7 @@ def add_item(
 @router.post("/items/{item_id}")
 def save_item(
     request: Request,
-    item_id: int,
+    item_id: RowId,
     member: FormAdmin,
     key: OptionalText = None,
     name: OptionalText = None,
@@ -124,5 +125,5 @@ def save_item(
 
 
 @router.post("/items/{item_id}/delete")
-def delete_item(request: Request, item_id: int, member: FormAdmin) -> Response:
+def delete_item(request: Request, item_id: RowId, member: FormAdmin) -> Response:
     return _apply(request, lambda c: c.delete_item(item_id))

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Form, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from atende.db.ids import RowId
 from atende.domain.business_hours import DAY_NAMES, Interval, parse_hours
 from atende.services.site_settings import HOURS, PUBLIC_HOLIDAYS, SiteSettingsService
 from atende.services.users import SignedIn
@@ -126,5 +127,5 @@ def add_day(
 
 
 @router.post("/days/{holiday_id}/delete")
-def remove_day(request: Request, holiday_id: int, member: FormAdmin) -> Response:
+def remove_day(request: Request, holiday_id: RowId, member: FormAdmin) -> Response:
     return _apply(request, lambda site: site.remove_holiday(holiday_id))

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
+from atende.db.ids import RowId
 from atende.services.errors import ServiceError
 from atende.services.tokens import SCOPES
 from atende.web.security import Admin, FormAdmin, services_of
@@ -62,7 +63,7 @@ def create_token(
 
 
 @router.post("/{token_id}/revoke")
-def revoke_token(request: Request, token_id: int, member: FormAdmin) -> Response:
+def revoke_token(request: Request, token_id: RowId, member: FormAdmin) -> Response:
     return after_form(
         request,
         lambda: services_of(request).tokens.revoke(token_id),

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from starlette.responses import Response
 
+from atende.db.ids import RowId
 from atende.services.errors import ServiceError
 from atende.services.users import Role
 from atende.web.security import Admin, FormAdmin, services_of
@@ -55,7 +56,7 @@ def add_user(
 @router.post("/{user_id}")
 def update_user(
     request: Request,
-    user_id: int,
+    user_id: RowId,
     member: FormAdmin,
     role: Annotated[str | None, Form()] = None,
     active: Annotated[bool | None, Form()] = None,

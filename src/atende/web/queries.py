@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
 
+from atende.db.ids import is_row_id
 from atende.db.models import Call, Item, Message, Person, Ticket
 from atende.domain.digits import is_digits, only_digits
 from atende.runtime import Runtime
@@ -32,7 +33,9 @@ def parse_day(value: str | None) -> date | None:
 
 
 def parse_id(value: str | None) -> int | None:
-    return int(value) if value and is_digits(value) else None
+    """A row id typed in a filter, or None when empty or not one (too big included)."""
+    number = int(value) if value and is_digits(value) else None
+    return number if number is not None and is_row_id(number) else None
 
 
 def _within(
