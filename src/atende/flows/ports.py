@@ -173,9 +173,9 @@ class HoursSource(Protocol):
 
 @dataclass(frozen=True)
 class StepEvent:
-    """One step of a call: the node id and what happened there (never digits typed)."""
+    """One step of a call: the node id (or ``hangup``) and what happened (never digits typed)."""
 
-    node: str
+    name: str
     at: datetime
     detail: dict[str, str | int]
 

@@ -152,11 +152,11 @@ class Run:
             **self.variables,
         }
 
-    def text(self, key: str, **own: object) -> str:
+    def text(self, key: str, /, **own: object) -> str:
         """The flow's text ``key`` with the flow fields and ``own`` fields filled."""
         return self.fill(self.flow.text_of(key) or "", **own)
 
-    def fill(self, template: str, *, spoken: bool = True, **own: object) -> str:
+    def fill(self, template: str, /, *, spoken: bool = True, **own: object) -> str:
         return _FORMATTER.vformat(template, (), {**self.fields(spoken=spoken), **own})
 
     def speech(self, prompt: Prompt | None, **own: object) -> list[Sound]:

@@ -24,7 +24,7 @@ from atende.flows.nodes import (
     IdentifyBy,
     VerifyCode,
 )
-from atende.flows.ports import CodeCheck, CodeStatus, PersonView
+from atende.flows.ports import CodeCheck, CodeStatus, PersonView, PortUnavailable
 from atende.flows.run import Ends, Menu, Run, handles
 
 
@@ -147,7 +147,10 @@ async def verify_code(run: Run, node: VerifyCode) -> str:
 async def _send(run: Run, person: PersonView | None) -> bool:
     if person is None:  # an unknown caller: nothing to send, nothing to tell
         return True
-    return await run.ports.codes.send(person, run.call_id)
+    try:
+        return await run.ports.codes.send(person, run.call_id)
+    except PortUnavailable:
+        return False
 
 
 async def _check(run: Run, person: PersonView | None, typed: str, attempt: int) -> CodeCheck:
