@@ -74,6 +74,7 @@ class FakeCall:
     recorded: list[str] = field(default_factory=list)
     hung_up: bool = False
     gone: bool = False
+    hangs_up_recording: bool = False  # the caller speaks, then hangs up instead of waiting
 
     def _next(self, kind: str) -> str | None:
         """The script's entry for a command of ``kind`` (``during`` a prompt, ``wait`` for
@@ -132,9 +133,9 @@ class FakeCall:
     async def record(
         self, path: str, max_seconds: int, silence_seconds: int | None, beep: bool, end_keys: str
     ) -> RecordResult:
+        self._next("record")
         self.recorded.append(path)
-        if self.script and self.script[0] == "!":
-            self.script.pop(0)
+        if self.hangs_up_recording:
             self.gone = True
             return RecordResult("hangup", 12.0)
         return RecordResult("silence", 20.0)

@@ -78,7 +78,7 @@ async def open_ticket(run: Run, node: OpenTicket) -> str:
         description=run.fill(node.description, spoken=False),
         call_id=run.call_id,
         idempotency_key=f"call:{run.call.uniqueid}:item:{run.item.id}",
-        message=run.message(node.message),
+        message=run.message(node.message, item=run.item.name),
     )
     try:
         ticket = await run.waiting(run.ports.tickets.open(new))
