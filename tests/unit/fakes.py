@@ -23,7 +23,6 @@ from typing import Any
 
 from atende.agi.errors import CallerGone
 from atende.domain.protocol_numbers import ProtocolScheme
-from atende.domain.ticket_status import TicketStatus
 from atende.flows.call import FlowSpeech, RecordResult
 from atende.flows.engine import FlowEngine
 from atende.flows.nodes import IdentifyBy
@@ -336,4 +335,3 @@ class Fakes:
 
 def known(*people: tuple[IdentifyBy, str, PersonView]) -> FakeDirectory:
     return FakeDirectory({(by, value): person for by, value, person in people})
-

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from atende.domain.protocol_numbers import luhn_check_digit
 from atende.flows import shipped_flow
-from unit.fakes import ANA, Fakes, FakeHours, known, protocol
+from unit.fakes import ANA, FakeHours, Fakes, known, protocol
 
 PLAN = shipped_flow("plano-de-saude")
 CARD = "4000123456" + luhn_check_digit("4000123456")

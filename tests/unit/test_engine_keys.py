@@ -117,8 +117,9 @@ def test_zero_reaches_the_attendant_from_every_menu_like_node() -> None:
         "service": {"type": "choose_service", "next": "bye"},
     }
     for node_id, node in nodes.items():
-        flow = flow_of("who", who={"type": "identify", "by": ["extension"], "next": node_id},
-                       **{node_id: node})
+        flow = flow_of(
+            "who", who={"type": "identify", "by": ["extension"], "next": node_id}, **{node_id: node}
+        )
         fakes = Fakes(call=Fakes().call, directory=known(("extension", "2001", ANA)))
         fakes.call.caller_id = "2001"
         assert fakes.run(flow, "0") == "transferred", node_id

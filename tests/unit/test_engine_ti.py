@@ -5,7 +5,7 @@ from __future__ import annotations
 from atende.domain.ticket_status import TicketStatus
 from atende.flows import shipped_flow
 from atende.flows.ports import EngineSettings, TicketStatusView
-from unit.fakes import ANA, BRUNO, CODE, NOW, Fakes, FakeHours, known, protocol
+from unit.fakes import ANA, BRUNO, CODE, NOW, FakeHours, Fakes, known, protocol
 
 TI = shipped_flow("ti")
 GOODBYE = "Obrigado por ligar. Até logo!"
@@ -97,7 +97,10 @@ def test_status_of_an_own_ticket_after_the_one_time_code() -> None:
     number = known_ticket(fakes)
     assert fakes.run(TI, "2", "1001#", CODE, f"{number}#") == "status_given"
     heard = fakes.call.heard()
-    assert "O chamado de Impressora, aberto em dez de março de dois mil e vinte e seis, está em atendimento." in heard  # noqa: E501
+    assert (
+        "O chamado de Impressora, aberto em dez de março de dois mil e vinte e seis, está em atendimento."
+        in heard
+    )  # noqa: E501
     assert fakes.log.at("ticket_status") == [{"result": "found"}]
 
 
