@@ -55,7 +55,7 @@ def test_hours_open_closed_and_holiday() -> None:
         (FakeHours(), "a"),
         (FakeHours(open=False), "b"),
         (FakeHours(holiday=True), "c"),
-    ):  # noqa: E501
+    ):
         fakes = Fakes(hours=hours)
         fakes.run(flow_of("h", h=node, **ends))
         assert fakes.call.played[0][0] == said

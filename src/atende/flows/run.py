@@ -154,10 +154,13 @@ class Run:
 
     def text(self, key: str, /, **own: object) -> str:
         """The flow's text ``key`` with the flow fields and ``own`` fields filled."""
-        return self.fill(self.flow.text_of(key) or "", **own)
+        return self.fill(self.flow.text_of(key) or "", own)
 
-    def fill(self, template: str, /, *, spoken: bool = True, **own: object) -> str:
-        return _FORMATTER.vformat(template, (), {**self.fields(spoken=spoken), **own})
+    def fill(
+        self, template: str, own: Mapping[str, object] | None = None, *, spoken: bool = True
+    ) -> str:
+        """``template`` with the flow fields and ``own`` filled (spoken: dates in words)."""
+        return _FORMATTER.vformat(template, (), {**self.fields(spoken=spoken), **(own or {})})
 
     def speech(self, prompt: Prompt | None, **own: object) -> list[Sound]:
         """``prompt`` as parts for ``Call.play``: texts filled, recordings as they are."""
@@ -168,7 +171,7 @@ class Run:
             elif isinstance(part, TextKey):
                 spoken.append(self.text(part.key, **own))
             else:
-                spoken.append(self.fill(part, **own))
+                spoken.append(self.fill(part, own))
         return spoken
 
     def message(self, prompt: Prompt | None, **own: object) -> str | None:
@@ -177,13 +180,9 @@ class Run:
             return None
         own = {"protocol": "{protocol}", **own}
         texts = [
-            self.fill(
-                self.flow.text_of(p.key) or "" if isinstance(p, TextKey) else p, spoken=False, **own
-            )
-            for p in parts(prompt)
-            if not isinstance(p, Recording)
+            self.flow.text_of(p.key) or "" if isinstance(p, TextKey) else p for p in parts(prompt)
         ]
-        return " ".join(texts)
+        return " ".join(self.fill(t, own, spoken=False) for t in texts if isinstance(t, str))
 
     # -- waiting and choosing ---------------------------------------------------------------
 

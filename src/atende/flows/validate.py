@@ -211,7 +211,7 @@ def _own_fields(key: str) -> frozenset[str]:
 def _hidden_unknown_callers(flow: Flow) -> Iterator[FlowError]:
     """An unknown caller kept secret must meet the one-time code that fails them next."""
     for node_id, node in flow.nodes.items():
-        if isinstance(node, Identify) and not node.reveal_unknown:
-            if not isinstance(flow.nodes.get(node.next), VerifyCode):
-                message = "reveal_unknown: false needs a verify_code node as next"
-                yield FlowError("hidden_unknown", node_id, "reveal_unknown", message)
+        hidden = isinstance(node, Identify) and not node.reveal_unknown
+        if hidden and not isinstance(flow.nodes.get(getattr(node, "next", "")), VerifyCode):
+            message = "reveal_unknown: false needs a verify_code node as next"
+            yield FlowError("hidden_unknown", node_id, "reveal_unknown", message)
