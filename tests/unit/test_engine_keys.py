@@ -15,6 +15,12 @@ MENU: dict[str, Any] = {
     "repeat_key": "9",
 }
 GREETING = {"type": "say", "prompt": "Olá!", "next": "menu"}
+CODE_THEN_MENU = flow_of(  # a registration code, a one-time code, then MENU
+    "who",
+    who={"type": "identify", "by": ["code"], "next": "otp"},
+    otp={"type": "verify_code", "policy": "always", "next": "menu"},
+    menu=MENU,
+)
 
 
 def test_every_prompt_listens_for_all_keys() -> None:
@@ -64,13 +70,7 @@ def test_a_key_typed_during_invalid_option_answers_the_retry() -> None:
 
 
 def test_the_hash_after_a_six_digit_code_is_not_a_wrong_key() -> None:
-    flow = flow_of(
-        "who",
-        who={"type": "identify", "by": ["code"], "next": "otp"},
-        otp={"type": "verify_code", "policy": "always", "next": "menu"},
-        menu=MENU,
-    )
-    fakes = Fakes(directory=known(("code", "1001", ANA)))
+    flow, fakes = CODE_THEN_MENU, Fakes(directory=known(("code", "1001", ANA)))
     fakes.run(flow, "1001#", CODE, "~#", "1")
     assert fakes.log.at("menu") == [{"key": "1"}]
     assert "Opção inválida." not in fakes.call.heard()
@@ -133,13 +133,7 @@ def test_zero_reaches_a_person_before_any_identification() -> None:
 
 
 def test_a_hang_up_is_recorded_at_its_node_with_no_goodbye() -> None:
-    flow = flow_of(
-        "who",
-        who={"type": "identify", "by": ["code"], "next": "otp"},
-        otp={"type": "verify_code", "policy": "always", "next": "menu"},
-        menu=MENU,
-    )
-    fakes = Fakes(directory=known(("code", "1001", ANA)))
+    flow, fakes = CODE_THEN_MENU, Fakes(directory=known(("code", "1001", ANA)))
     assert fakes.run(flow, "1001#", "!") == "abandoned"
     assert fakes.log.at("hangup") == [{"node": "otp"}]
     assert fakes.codes.sent == [1]
