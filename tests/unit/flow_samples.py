@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from atende.flows import FlowError, FlowInvalid, parse_flow
+from atende.flows import Flow, FlowError, FlowInvalid, parse_flow
 
 SMALL: dict[str, Any] = {
     "name": "pequeno",
@@ -61,3 +61,19 @@ def only_error(document: dict[str, Any] | str) -> FlowError:
     errors = errors_of(document)
     assert len(errors) == 1, [str(e) for e in errors]
     return errors[0]
+
+
+def flow_of(start: str, **nodes: dict[str, Any]) -> Flow:
+    """A flow of ``nodes`` starting at ``start``, with the attendant ``person`` (a transfer)
+    and ``bye`` (hang up, no_input), for one node type's engine tests; not graph-validated."""
+    document = {
+        "name": "teste",
+        "start": start,
+        "attendant": "person",
+        "nodes": {
+            "person": {"type": "transfer", "variables": {"ATENDE_CALL_ID": "{call.id}"}},
+            "bye": {"type": "hang_up", "outcome": "no_input"},
+            **nodes,
+        },
+    }
+    return Flow.model_validate(document)

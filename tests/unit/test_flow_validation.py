@@ -173,3 +173,9 @@ def test_every_error_is_returned_not_the_first() -> None:
     )
     kinds = sorted(e.kind for e in errors_of(document))
     assert kinds == ["missing_node", "unknown_text", "unreachable"]
+
+
+def test_a_hidden_unknown_caller_needs_a_verify_code_next() -> None:
+    hidden = {"type": "identify", "by": ["code"], "reveal_unknown": False, "next": "bye"}
+    error = only_error(after_identify(then=hidden))
+    assert (error.kind, error.node, error.field) == ("hidden_unknown", "then", "reveal_unknown")

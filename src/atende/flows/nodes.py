@@ -244,6 +244,11 @@ class Identify(DigitEntry, Step):
     invalid_prompt: OptionalSpoken = None
     give_up_prompt: OptionalSpoken = key("too_many_tries")
     check: Check | None = None
+    reveal_unknown: bool = Field(
+        True,
+        description="false: a typed code nobody has goes on to next as an unknown caller, "
+        "heard exactly as a known one until the verify_code node there fails it (issue 10)",
+    )
     not_found: OptionalExit = None
 
     PROVIDES = PERSON_FIELDS

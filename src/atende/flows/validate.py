@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 from atende.flows.errors import FlowError
 from atende.flows.fields import CALL_FIELDS
-from atende.flows.nodes import ATTENDANT_KEY, Node, Transfer
+from atende.flows.nodes import ATTENDANT_KEY, Identify, Node, Transfer, VerifyCode
 from atende.flows.prompts import TextKey, parts, template_fields
 from atende.flows.schema import Flow
 from atende.texts import PT_BR
@@ -32,6 +32,7 @@ def validate(flow: Flow) -> list[FlowError]:
         _way_to_a_person,
         _loops_without_input,
         _texts_and_fields,
+        _hidden_unknown_callers,
     ]
     return [error for check in checks for error in check(flow)]
 
@@ -205,3 +206,12 @@ def _node_templates(
 def _own_fields(key: str) -> frozenset[str]:
     """The fields of a text of ``atende.texts``: the node that speaks it fills them."""
     return frozenset(template_fields(PT_BR[key])) if key in PT_BR else frozenset()
+
+
+def _hidden_unknown_callers(flow: Flow) -> Iterator[FlowError]:
+    """An unknown caller kept secret must meet the one-time code that fails them next."""
+    for node_id, node in flow.nodes.items():
+        hidden = isinstance(node, Identify) and not node.reveal_unknown
+        if hidden and not isinstance(flow.nodes.get(getattr(node, "next", "")), VerifyCode):
+            message = "reveal_unknown: false needs a verify_code node as next"
+            yield FlowError("hidden_unknown", node_id, "reveal_unknown", message)

@@ -1,0 +1,51 @@
+"""Nodes of the attendance protocol: issue_protocol (keep, link or new) and read_protocol.
+
+The protocol message is the service's to queue, in the transaction that issues or links the
+number (RN 623: the beneficiary receives it), so a caller who hangs up during the read-back
+still gets it; the engine never sends it after speaking.
+"""
+
+from __future__ import annotations
+
+from atende.flows.nodes import IssueProtocol, ReadProtocol
+from atende.flows.run import Run, handles
+from atende.speech.numbers import digit_parts
+
+
+@handles(IssueProtocol)
+async def issue_protocol(run: Run, node: IssueProtocol) -> str:
+    reason = run.fill(node.reason, spoken=False) if node.reason is not None else None
+    message = run.message(node.message)
+    protocols = run.ports.protocols
+    if run.protocol is not None and node.existing == "keep":
+        run.step(result="kept")
+    elif run.protocol is not None and node.existing == "link":
+        await run.waiting(protocols.link(run.protocol, run.person, reason, message))
+        run.step(result="linked")
+    else:
+        run.protocol = await run.waiting(protocols.issue(run.call_id, run.person, reason, message))
+        run.step(result="issued")
+    return node.next
+
+
+@handles(ReadProtocol)
+async def read_protocol(run: Run, node: ReadProtocol) -> str:
+    """The number digit by digit; the repeat key, pressed during it or up to ``timeout_s``
+    after, reads it again. Any other key is typed ahead for the next node."""
+    assert run.protocol is not None  # validation: issue_protocol or open_ticket before
+    spoken = [*run.speech(node.prompt), *digit_parts(run.protocol)]
+    if node.repeat_key is None:
+        await run.keypad.say(spoken)
+        run.step()
+        return node.next
+    spoken += ["", *run.speech(node.repeat_prompt)]
+    run.step()
+    for _ in range(node.repeats + 1):
+        key = await run.keypad.play(spoken)
+        if key is None and not run.keypad.pending:
+            key = await run.keypad.wait(node.timeout_s)
+        if key != node.repeat_key:
+            run.keypad.push(key)
+            break
+        run.step(key=key)
+    return node.next
