@@ -177,7 +177,12 @@ def open_calls(engine: Engine) -> dict[str, tuple[str | None, str | None]]:
 
 
 def test_calls_of_a_killed_process_are_closed_by_its_next_start(tmp_path: Path) -> None:
-    env = {"ATENDE_NODE_NAME": "node-a", "ATENDE_OTP": "never", "ATENDE_OWNER_STALE_AFTER": "300"}
+    env = {
+        "ATENDE_NODE_NAME": "node-a",
+        "ATENDE_OTP": "never",
+        "ATENDE_OWNER_STALE_AFTER": "300",
+        "ATENDE_AUDIO_PERSONAL_TRANSCRIPTS": "true",  # the scripted caller reads what it hears
+    }
     engine = create_engine(f"sqlite:///{tmp_path / 'atende.db'}")
     with served_atende(tmp_path, **env) as first:
         asyncio.run(_calls_left_hanging(first.agi_port, engine))
