@@ -23,7 +23,7 @@ from atende.speech import (
 )
 from atende.speech.espeak import EspeakEngine
 from atende.speech.piper import PiperEngine
-from atende.speech.polly import PollyEngine
+from atende.speech.polly import PollyEngine, PollySettings
 from fakes import polly
 from fakes.http_fake import FakeServer
 from fakes.piper_model import HOP, write_voice
@@ -124,7 +124,8 @@ def test_polly_without_a_region_stops_startup(
     with pytest.raises(SettingsError, match="ATENDE_POLLY_REGION"):  # built by other means
         PollyEngine("Camila")
     monkeypatch.setenv("AWS_DEFAULT_REGION", polly.REGION)
-    assert load_settings(data_dir=tmp_path, tts="polly").polly_region is None  # the chain's
+    settings = load_settings(data_dir=tmp_path, tts="polly")
+    assert settings.of(PollySettings).polly_region is None  # the chain's
 
 
 # Piper

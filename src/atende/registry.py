@@ -121,7 +121,8 @@ def register(
     of its own ``settings`` model."""
 
     def decorate(build: Callable[[Settings, S], T]) -> Callable[[Settings, S], T]:
-        if name in kind.adapters or name == kind.builtin:
+        theirs = kind.modules.get(name, build.__module__)  # atende's own names are kept
+        if name in kind.adapters or name == kind.builtin or theirs != build.__module__:
             raise RegistryError(f"{kind.name} {name!r} is registered already")
         kind.adapters[name] = Adapter(name, settings, build, system_packages or {})
         return build
