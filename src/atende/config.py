@@ -83,7 +83,9 @@ class Settings(_FromEnvironment):
     def of(self, model: type[A], needed_by: str = "") -> A:
         """The adapter settings ``model`` read now; SettingsError naming the variable when a
         value is wrong, or missing (then ``needed_by`` says why it is needed)."""
-        given = {name: value for name, value in self._given.items() if name in model.model_fields}
+        given: dict[str, Any] = {
+            name: value for name, value in self._given.items() if name in model.model_fields
+        }
         try:
             return model(**given)
         except ValidationError as exc:

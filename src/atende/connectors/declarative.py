@@ -201,7 +201,9 @@ def file_errors(path: Path, variable: str, *errors: type[Exception]) -> Iterator
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise SettingsError(f"{variable}: {path}: {where}: {first['msg']}") from None
-    except (TemplateError, *errors) as exc:
+    except Exception as exc:
+        if not isinstance(exc, (TemplateError, *errors)):
+            raise
         raise SettingsError(f"{variable}: {path}: {type(exc).__name__}: {exc}") from None
 
 

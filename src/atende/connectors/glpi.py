@@ -125,7 +125,9 @@ class GlpiHelpdesk(HttpBase):
         ticket_id = str(self.json_of("open_ticket", response)["id"])
         return ExternalRef(id=ticket_id, number=ticket_id)
 
-    async def search(self, operation: str, field: str, kind: str, value: str) -> list[dict]:
+    async def search(
+        self, operation: str, field: str, kind: str, value: str
+    ) -> list[dict[str, Any]]:
         params = {
             "criteria[0][field]": field,
             "criteria[0][searchtype]": kind,

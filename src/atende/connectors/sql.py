@@ -91,8 +91,13 @@ class SqlDirectory:
                 f"sql find_person: the query returns no {', '.join(missing)} column",
                 retryable=False,
             )
+        text = {c: str(row[c]) for c in COLUMNS if row.get(c) is not None}
         return DirectoryEntry(
-            **{c: (str(row[c]) if row.get(c) is not None else None) for c in COLUMNS if c in row}
+            code=text["code"],
+            name=text["name"],
+            phone=text.get("phone"),
+            email=text.get("email"),
+            card_number=text.get("card_number"),
         )
 
     def select(self, query: str, value: str) -> list[dict[str, object]]:

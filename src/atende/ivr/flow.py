@@ -353,6 +353,7 @@ class UraFlow:
 
     async def open_ticket(self) -> Outcome:
         caller = await self.identify()
+        assert caller.person is not None  # only identify(hide_unknown=True) lets one through
         confirm_text = self.t("confirm_name", name=caller.person.name)
         if needs_code(self.deps.settings.otp, caller.by_extension):
             await self.verify_code(caller, confirm_text)
