@@ -20,7 +20,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from atende.speech import AudioCache, EspeakEngine
+from atende.speech import AudioCache
+from atende.speech.espeak import EspeakEngine
 from atende.speech.port import asterisk_wav
 from atende.texts import fixed_prompts
 

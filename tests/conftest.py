@@ -20,13 +20,14 @@ from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
+from atende.bootstrap import build_services
 from atende.config import Settings
 from atende.db.defaults import insert_default_catalog
 from atende.db.engine import make_engine, normalize_url
 from atende.db.migrate import upgrade
 from atende.db.models import Base
 from atende.runtime import Runtime, build_runtime
-from atende.services.bundle import Services, build_services
+from atende.services.bundle import Services
 
 SERVER_BACKENDS = {
     "postgresql": "ATENDE_TEST_POSTGRES_URL",

@@ -17,9 +17,11 @@ from fastapi import FastAPI
 from atende.agi.emulator import HANGUP, CallerInput, EmulatedCommand
 from atende.api.app import create_app
 from atende.api.audio import audio_router
+from atende.bootstrap import speech_chain
 from atende.demo import load_demo_people
 from atende.services.bundle import Services
-from atende.speech import AudioCache, AudioFile, EspeakEngine, speech_engine
+from atende.speech import AudioCache, AudioFile
+from atende.speech.espeak import EspeakEngine
 from atende.texts import text
 from live_server import serve
 from ura_harness import place_call, running_ura
@@ -139,6 +141,6 @@ def test_a_callers_name_cannot_be_found_from_its_words(
     assert not any("Maria" in path.read_text(encoding="utf-8") for path in sounds.glob("*.txt"))
     # Its file name is not what hashing the words gives (the content address of any audio).
     words = str(text("confirm_name", name="Maria da Silva"))
-    assert confirm.name != AudioCache(sounds, speech_engine(services.runtime.settings)).key(words)
+    assert confirm.name != AudioCache(sounds, speech_chain(services.runtime.settings)).key(words)
     with serve(create_app(services)) as base_url:  # still served to a remote Asterisk
         assert httpx.get(f"{base_url}/audio/{confirm.name}.wav").status_code == 200

@@ -14,10 +14,11 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
+from atende.bootstrap import build_services
 from atende.cli import app
 from atende.config import Settings
 from atende.runtime import build_runtime
-from atende.services.bundle import Services, build_services
+from atende.services.bundle import Services
 from cli_runner import run_atende, running_atende
 from conftest import reset_database
 

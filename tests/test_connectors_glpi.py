@@ -143,13 +143,13 @@ def test_phone_ticket_goes_to_glpi_and_its_status_is_read_back_by_our_protocol(
     call_ura(services, opening, callerid="2001", uniqueid="1795228819.1")
     assert opening.unexpected == []
     [ticket] = services.tickets.list(TicketFilter(person_code="1001"))[0]
-    before = services.connectors.link_of(ticket.id)
+    before = services.helpdesk.link_of(ticket.id)
     assert before is not None and before.state == "pending" and state.tickets == {}
 
-    assert asyncio.run(services.connectors.push_due()) == 1
+    assert asyncio.run(services.helpdesk.push_due()) == 1
     [(glpi_id, glpi_ticket)] = state.tickets.items()
     assert ticket.protocol in glpi_ticket["name"] and glpi_ticket["itilcategories_id"] == 12
-    assert services.connectors.link_of(ticket.id).external_id == str(glpi_id)
+    assert services.helpdesk.link_of(ticket.id).external_id == str(glpi_id)
 
     state.tickets[glpi_id]["status"] = 5  # solved in GLPI
     asking = ScriptedCaller(
@@ -174,10 +174,10 @@ def test_status_falls_back_to_our_record_while_glpi_is_down(
     state, server = glpi
     services = glpi_services(make_services, server)
     ticket, _ = services.tickets.open(NewTicket(person_code="1001", item_id=10), "test")
-    asyncio.run(services.connectors.push_due())
+    asyncio.run(services.helpdesk.push_due())
     state.tickets[1]["status"] = 2
     server.stop()
-    answer = asyncio.run(services.connectors.status(services.tickets.get(ticket.protocol)))
+    answer = asyncio.run(services.helpdesk.status(services.tickets.get(ticket.protocol)))
     assert (answer.status, answer.external_number) == (TicketStatus.OPEN, "1")
 
 
@@ -186,7 +186,7 @@ def test_the_push_loop_sends_a_new_ticket_when_woken_not_at_its_next_round(
 ) -> None:
     state, server = glpi
     services = glpi_services(make_services, server)
-    connectors = services.connectors
+    connectors = services.helpdesk
 
     async def scenario() -> str | None:
         loop = asyncio.create_task(connectors.run(interval=3600))  # as atende serve runs it

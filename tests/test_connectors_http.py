@@ -140,7 +140,7 @@ def test_phone_flow_on_seed_000_api_for_both_directory_and_tickets(
     call_ura(services, opening, callerid="4533334444", uniqueid="1795.1")
     assert opening.unexpected == [] and opening.steps == []
     [ticket] = services.tickets.list(TicketFilter(person_code="1001"))[0]
-    assert asyncio.run(services.connectors.push_due()) == 1
+    assert asyncio.run(services.helpdesk.push_due()) == 1
     [(number, chamado)] = state.chamados.items()
     assert chamado["servico"] == "1" and ticket.protocol in chamado["descricao"]
 
@@ -152,7 +152,7 @@ def test_phone_flow_on_seed_000_api_for_both_directory_and_tickets(
     call_ura(services, asking, callerid="4533334444", uniqueid="1795.2", on_play=played.append)
     assert asking.unexpected == []
     assert spoken(played)[-2].endswith("está aguardando.")
-    assert services.connectors.link_of(ticket.id).external_id == str(number)
+    assert services.helpdesk.link_of(ticket.id).external_id == str(number)
 
 
 def test_caller_hears_one_moment_while_the_directory_is_slow(
@@ -192,12 +192,12 @@ def test_directory_down_falls_back_to_people_who_called_before(
 ) -> None:
     _, server = operadora
     services = make_services(directory="http", directory_file=BENEFICIARY)
-    connectors = services.connectors
-    first = asyncio.run(connectors.identify("code", "0001234500013"))
+    directory = services.directory
+    first = asyncio.run(directory.identify("code", "0001234500013"))
     server.stop()
-    again = asyncio.run(connectors.identify("code", "0001234500013"))
+    again = asyncio.run(directory.identify("code", "0001234500013"))
     assert first is not None and again is not None and again.name == "Ana Souza"
-    assert asyncio.run(connectors.identify("code", "0009999999999")) is None
+    assert asyncio.run(directory.identify("code", "0009999999999")) is None
 
 
 def broken(tmp_path: Path, text: str) -> Path:

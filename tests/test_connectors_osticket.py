@@ -55,7 +55,7 @@ def test_phone_ticket_reaches_osticket_and_status_says_it_cannot_be_read(
     call_ura(services, opening, callerid="2001", uniqueid="1795.30")
     assert opening.unexpected == []
     [ticket] = services.tickets.list(TicketFilter(person_code="1001"))[0]
-    assert asyncio.run(services.connectors.push_due()) == 1
+    assert asyncio.run(services.helpdesk.push_due()) == 1
     [(number, sent)] = state.tickets.items()
     assert sent["source"] == "Phone" and sent["topicId"] == 7
     assert (sent["name"], sent["email"], sent["autorespond"]) == (
@@ -81,14 +81,14 @@ def test_wrong_api_key_and_validation_errors_keep_the_ticket_with_us(
     state, server = osticket
     services = osticket_services(make_services, server, "not-the-key")
     ticket, _ = services.tickets.open(NewTicket(person_code="1001", item_id=10), "test")
-    asyncio.run(services.connectors.push_due())
-    link = services.connectors.link_of(ticket.id)
+    asyncio.run(services.helpdesk.push_due())
+    link = services.helpdesk.link_of(ticket.id)
     assert (
         link.state == "failed"
         and link.error == "osticket open_ticket: HTTP 401 API key not authorized"
     )
     assert state.tickets == {}
-    answer = asyncio.run(services.connectors.status(services.tickets.get(ticket.protocol)))
+    answer = asyncio.run(services.helpdesk.status(services.tickets.get(ticket.protocol)))
     assert answer.readable and answer.status.value == "open"  # our record answers alone
 
 
@@ -99,6 +99,6 @@ def test_a_person_without_email_is_sent_with_an_address_that_receives_nothing(
     services = osticket_services(make_services, server, API_KEY)
     services.people.create(PersonData(code="1009", name="Rui Costa"))
     services.tickets.open(NewTicket(person_code="1009", item_id=10), "test")
-    assert asyncio.run(services.connectors.push_due()) == 1
+    assert asyncio.run(services.helpdesk.push_due()) == 1
     [sent] = state.tickets.values()
     assert (sent["email"], sent["autorespond"]) == ("1009@sem-email.invalid", False)

@@ -9,9 +9,9 @@ import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
-from atende.connectors.push import MAX_RETRY
 from atende.demo import load_demo_people
 from atende.services.bundle import Services
+from atende.services.helpdesk_push import MAX_RETRY
 from atende.services.tickets import NewTicket, TicketFilter
 from fakes.glpi import APP_TOKEN, USER_TOKEN, GlpiState, glpi_app
 from fakes.http_fake import FakeServer
@@ -62,7 +62,7 @@ def test_helpdesk_outage_during_100_phone_tickets_loses_and_doubles_none(
     load_demo_people(services.people)
     clock = Clock()
     services.runtime.clock = clock
-    connectors = services.connectors
+    connectors = services.helpdesk
     calls: list[ScriptedCaller] = []
 
     async def phone_calls(server_port: int, first: int, count: int) -> None:

@@ -100,15 +100,15 @@ def test_phone_calls_reach_zammad_tickets_and_its_caller_log(
     async def scenario() -> None:
         async with running_ura(services) as (agi, _):
             await place_call(agi.port, opening, callerid="2002", uniqueid="1795.20")
-            await services.connectors.push_due()
-            await services.connectors.call_log.idle()
+            await services.helpdesk.push_due()
+            await services.helpdesk.call_log.idle()
 
     asyncio.run(scenario())
     assert opening.unexpected == []
     [ticket] = services.tickets.list(TicketFilter(person_code="1002"))[0]
     [zammad_ticket] = state.tickets.values()
     assert ticket.protocol in zammad_ticket["title"]
-    link = services.connectors.link_of(ticket.id)
+    link = services.helpdesk.link_of(ticket.id)
     assert (link.external_id, link.external_ref) == ("1", zammad_ticket["number"])
     events = [(e["event"], e["callId"], e["from"]) for e in state.cti_events]
     assert events == [
@@ -128,12 +128,12 @@ def test_a_ticket_zammad_refuses_stays_with_us_with_the_error(
     )
     load_demo_people(services.people)
     ticket, _ = services.tickets.open(NewTicket(person_code="1002", item_id=10), "test")
-    assert asyncio.run(services.connectors.push_due()) == 0
-    link = services.connectors.link_of(ticket.id)
+    assert asyncio.run(services.helpdesk.push_due()) == 0
+    link = services.helpdesk.link_of(ticket.id)
     assert link.state == "failed" and "HTTP 422" in (link.error or "")
     assert services.tickets.get(ticket.protocol).status == "open"
 
     state.groups.add("TI")  # the integrator creates the group in Zammad, then retries
-    assert services.connectors.pusher.retry_failed() == 1
-    assert asyncio.run(services.connectors.push_due()) == 1
+    assert services.helpdesk.pusher.retry_failed() == 1
+    assert asyncio.run(services.helpdesk.push_due()) == 1
     assert [t["group"] for t in state.tickets.values()] == ["TI"]

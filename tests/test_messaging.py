@@ -13,17 +13,17 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from atende.adapters import CHANNELS
 from atende.config import Settings, SettingsError
 from atende.db.engine import make_engine, make_session_factory
 from atende.db.models import Base, Message, Person
 from atende.messaging import (
     DeliveryError,
     Messenger,
-    OutboxChannel,
     OutgoingMessage,
     SendResult,
-    message_channels,
 )
+from atende.messaging.outbox import OutboxChannel
 from atende.texts import text
 
 PHONE = "+5545999991234"
@@ -323,9 +323,9 @@ def test_two_workers_deliver_a_message_once(
 
 
 def test_channels_come_from_settings(tmp_path: Path) -> None:
-    (channel,) = message_channels(Settings(data_dir=tmp_path))
+    (channel,) = CHANNELS.build_all(Settings(data_dir=tmp_path))
 
     assert isinstance(channel, OutboxChannel)
     assert channel.path == tmp_path / "outbox.jsonl"
     with pytest.raises(SettingsError, match="ATENDE_MESSAGING"):
-        message_channels(Settings(data_dir=tmp_path, messaging="carrier-pigeon"))
+        CHANNELS.build_all(Settings(data_dir=tmp_path, messaging="carrier-pigeon"))

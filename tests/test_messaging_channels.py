@@ -12,6 +12,8 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from atende.adapters import CHANNELS
+from atende.bootstrap import build_verifier
 from atende.config import Settings
 from atende.db.engine import make_engine, make_session_factory
 from atende.db.models import Base, Message, Person
@@ -20,11 +22,10 @@ from atende.messaging import (
     Messenger,
     OutgoingMessage,
     SendResult,
-    message_channels,
 )
 from atende.messaging.port import Unaddressable
 from atende.messaging.smtp import EmailChannel
-from atende.messaging.twilio import TwilioChannel, TwilioVerify
+from atende.messaging.twilio import TwilioChannel
 from atende.messaging.webhook import WebhookChannel
 from atende.messaging.whatsapp import WhatsAppChannel
 from atende.texts import text
@@ -80,7 +81,7 @@ def meta() -> Iterator[tuple[whatsapp.WhatsAppState, FakeServer]]:
 
 def only_channel(kind: type[C], values: dict[str, object], **overrides: object) -> C:
     """The one channel that settings ``values`` (with ``overrides``) name."""
-    (channel,) = message_channels(Settings(**{**values, **overrides}))  # type: ignore[arg-type]
+    (channel,) = CHANNELS.build_all(Settings(**{**values, **overrides}))  # type: ignore[arg-type]
     assert isinstance(channel, kind)
     return channel
 
@@ -212,7 +213,7 @@ def test_twilio_errors_are_readable_and_classified(twilio_fake) -> None:
 def test_twilio_verify_sends_and_checks_the_code(twilio_fake) -> None:
     state, server = twilio_fake
     settings = twilio.settings_for(server.url)
-    verify = TwilioVerify.from_settings(
+    verify = build_verifier(
         Settings(**settings, twilio_verify_service=twilio.SERVICE_SID)  # type: ignore[arg-type]
     )
     assert verify is not None
@@ -229,7 +230,7 @@ def test_twilio_verify_sends_and_checks_the_code(twilio_fake) -> None:
 
     assert asyncio.run(scenario()) == [False, True, False]
     assert [r["Channel"] for r in state.requests if "Channel" in r] == ["sms"]
-    assert TwilioVerify.from_settings(Settings(**settings)) is None  # type: ignore[arg-type]
+    assert build_verifier(Settings(**settings)) is None  # type: ignore[arg-type]
 
 
 # Webhook (seed 000's gateway)

@@ -10,9 +10,9 @@ import httpx
 import pytest
 from sqlalchemy import select
 
+from atende.bootstrap import build_messenger
 from atende.db.models import Message, Person, Ticket
 from atende.domain.ticket_status import TicketStatus
-from atende.messaging import messenger
 from atende.services.bundle import Services
 from atende.services.errors import Conflict
 from atende.services.people import PersonData
@@ -116,7 +116,7 @@ def test_a_change_through_the_api_reaches_the_requester(
             f"/api/v1/tickets/{ticket.protocol}", json={"status": "in_progress", "note": "indo"}
         )
         assert response.status_code == 200, response.text
-    sender = messenger(services.runtime.settings, services.runtime.sessions)
+    sender = build_messenger(services.runtime.settings, services.runtime.sessions)
 
     assert asyncio.run(sender.deliver_due()) == 1
 

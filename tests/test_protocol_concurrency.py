@@ -20,11 +20,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
+from atende.bootstrap import build_services
 from atende.config import Settings
 from atende.db.models import Item, Ticket, TicketEvent
 from atende.domain.protocol_numbers import ProtocolFormat, ProtocolScheme, luhn_valid
 from atende.runtime import Runtime, build_runtime
-from atende.services.bundle import Services, build_services
+from atende.services.bundle import Services
 from atende.services.errors import NotFound
 from atende.services.people import PersonData
 from atende.services.tickets import NewTicket

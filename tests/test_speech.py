@@ -16,16 +16,16 @@ from pathlib import Path
 
 import pytest
 
+from atende.bootstrap import speech_chain
 from atende.config import Settings, SettingsError
 from atende.speech import (
     AudioCache,
-    EspeakEngine,
     SpeechChain,
     SpeechError,
     audio_ref,
     cache_directory,
-    speech_engine,
 )
+from atende.speech.espeak import EspeakEngine
 from atende.speech.numbers import date_for_speech, digit_groups, digit_parts
 from atende.texts import fixed_prompts, text
 
@@ -277,11 +277,11 @@ def test_chain_raises_when_every_engine_fails() -> None:
 
 
 def test_engine_comes_from_settings(tmp_path: Path) -> None:
-    chain = speech_engine(Settings(data_dir=tmp_path, espeak_voice="pt"))
+    chain = speech_chain(Settings(data_dir=tmp_path, espeak_voice="pt"))
 
     assert [engine.voice for engine in chain.engines] == ["pt"]
     with pytest.raises(SettingsError, match="ATENDE_TTS"):
-        speech_engine(Settings(data_dir=tmp_path, tts="nonexistent"))
+        speech_chain(Settings(data_dir=tmp_path, tts="nonexistent"))
 
 
 def test_protocol_digits_are_read_one_by_one_in_groups() -> None:

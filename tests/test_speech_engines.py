@@ -12,18 +12,18 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
+from atende.bootstrap import speech_chain
 from atende.config import Settings, SettingsError, load_settings
 from atende.demo import load_demo_people
 from atende.services.bundle import Services
 from atende.speech import (
     AudioCache,
-    EspeakEngine,
     SpeechChain,
     SpeechError,
-    speech_engine,
 )
+from atende.speech.espeak import EspeakEngine
 from atende.speech.piper import PiperEngine
-from atende.speech.polly import PollyEngine
+from atende.speech.polly import PollyEngine, PollySettings
 from fakes import polly
 from fakes.http_fake import FakeServer
 from fakes.piper_model import HOP, write_voice
@@ -72,7 +72,7 @@ def polly_settings(url: str, tmp_path: Path, **overrides: object) -> Settings:
 
 
 def polly_engine(url: str, tmp_path: Path, **overrides: object) -> PollyEngine:
-    (engine,) = speech_engine(polly_settings(url, tmp_path, **overrides)).engines
+    (engine,) = speech_chain(polly_settings(url, tmp_path, **overrides)).engines
     assert isinstance(engine, PollyEngine)
     return engine
 
@@ -124,7 +124,8 @@ def test_polly_without_a_region_stops_startup(
     with pytest.raises(SettingsError, match="ATENDE_POLLY_REGION"):  # built by other means
         PollyEngine("Camila")
     monkeypatch.setenv("AWS_DEFAULT_REGION", polly.REGION)
-    assert load_settings(data_dir=tmp_path, tts="polly").polly_region is None  # the chain's
+    settings = load_settings(data_dir=tmp_path, tts="polly")
+    assert settings.of(PollySettings).polly_region is None  # the chain's
 
 
 # Piper
@@ -132,7 +133,7 @@ def test_polly_without_a_region_stops_startup(
 
 def test_piper_runs_a_voice_model_and_resamples_to_8_khz(tmp_path: Path) -> None:
     model = write_voice(tmp_path)
-    (engine,) = speech_engine(Settings(data_dir=tmp_path, tts="piper", piper_model=model)).engines
+    (engine,) = speech_chain(Settings(data_dir=tmp_path, tts="piper", piper_model=model)).engines
     assert isinstance(engine, PiperEngine) and engine.voice == "pt_BR-teste-tiny"
 
     short, long = engine.synthesize("Olá"), engine.synthesize(NAME)
@@ -234,7 +235,7 @@ def test_a_call_hears_names_from_the_first_engine_that_answers(
 
 def test_the_admin_check_builds_the_chain_from_settings(polly_fake, tmp_path: Path) -> None:
     _, server = polly_fake
-    chain = speech_engine(polly_settings(server.url, tmp_path, tts="polly,espeak"))
+    chain = speech_chain(polly_settings(server.url, tmp_path, tts="polly,espeak"))
 
     assert [engine.name for engine in chain.engines] == ["polly", "espeak"]
     assert asyncio.run(asyncio.to_thread(chain.synthesize, "Olá"))[:4] == b"RIFF"

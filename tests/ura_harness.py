@@ -18,10 +18,10 @@ from pathlib import Path
 
 from atende.agi.emulator import HANGUP, AsteriskEmulator, CallerInput, EmulatedCommand
 from atende.agi.server import AgiServer
+from atende.bootstrap import build_audio_cache
 from atende.ivr.flow import FlowDeps
 from atende.ivr.wiring import build_agi_server, build_flow_deps
 from atende.services.bundle import Services
-from atende.speech import audio_cache
 
 Reply = CallerInput | Callable[[], "asyncio.Future[str] | str"]
 
@@ -87,7 +87,7 @@ async def read_code(outbox: Path, timeout: float = 5.0) -> str:
 @asynccontextmanager
 async def running_ura(services: Services) -> AsyncIterator[tuple[AgiServer, FlowDeps]]:
     deps = build_flow_deps(services)
-    server = build_agi_server(deps, audio_cache(deps.settings))
+    server = build_agi_server(deps, build_audio_cache(deps.settings))
     await server.start()
     try:
         yield server, deps

@@ -24,11 +24,12 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from atende.bootstrap import build_services
 from atende.config import Settings, SettingsError, load_settings
 from atende.db.migrate import upgrade
 from atende.private_paths import private_directory
 from atende.runtime import Runtime, build_runtime
-from atende.services.bundle import Services, build_services
+from atende.services.bundle import Services
 from atende.services.errors import ServiceError
 
 # Plain help (click's), not Rich panels: it reads well in any terminal, pipe or log, and this
@@ -250,9 +251,10 @@ def connectors_check(
     ] = None,
 ) -> None:
     """Try the configured directory and helpdesk and print what works (changes nothing)."""
-    from atende.connectors.check import check
+    from atende.services.connector_check import check
 
-    findings = asyncio.run(check(open_services().connectors, code))
+    services = open_services()
+    findings = asyncio.run(check(services.directory, services.helpdesk, code))
     for finding in findings:
         mark = "[green]ok[/green]  " if finding.ok else "[red]FAIL[/red]"
         console.print(f"{mark} {finding.text}", soft_wrap=True, highlight=False)
@@ -263,7 +265,7 @@ def connectors_check(
 @connectors_app.command("retry")
 def connectors_retry() -> None:
     """Queue again the tickets the helpdesk refused (after fixing what it complained of)."""
-    pusher = open_services().connectors.pusher
+    pusher = open_services().helpdesk.pusher
     count = pusher.retry_failed() if pusher is not None else 0
     console.print(f"{count} refused tickets queued again")
 
@@ -280,7 +282,7 @@ def demo() -> None:
 def open_services_to_serve() -> Services:
     """Services for ``serve`` and ``agi``, once the programs the speech engines run are found:
     a missing one is named in one line with its package, not found by the first prompt."""
-    from atende.speech import missing_system_packages
+    from atende.bootstrap import missing_system_packages
 
     try:
         missing = missing_system_packages(settings_or_exit())

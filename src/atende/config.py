@@ -7,20 +7,16 @@ Every part of the product takes its settings from here, so an integrator has one
 
 from __future__ import annotations
 
-import importlib.util
 import ipaddress
 import os
-from collections.abc import Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
-from pydantic import Field, ValidationError, ValidationInfo, field_validator
+from pydantic import Field, PrivateAttr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from atende.domain.digits import is_digits
-
-T = TypeVar("T")
 
 # What a connector does, each with its own timeout (ATENDE_CONNECTOR_TIMEOUTS).
 CONNECTOR_OPERATIONS = (
@@ -31,27 +27,69 @@ CONNECTOR_OPERATIONS = (
     "list_tickets",
 )
 
-# Settings a message channel cannot send without, by the channel named in ATENDE_MESSAGING.
-MESSAGING_SETTINGS = {
-    "whatsapp_token": "whatsapp",
-    "whatsapp_phone_number_id": "whatsapp",
-    "twilio_account_sid": "twilio",
-    "twilio_auth_token": "twilio",
-    "twilio_from": "twilio",
-    "webhook_url": "webhook",
-    "smtp_host": "email",
-    "smtp_from": "email",
-}
-
 
 class SettingsError(Exception):
     """A setting has a value atende cannot use; the message names the variable."""
 
 
-class Settings(BaseSettings):
-    """All settings, with the embedded defaults a newcomer runs on."""
+class _FromEnvironment(BaseSettings):
+    """``ATENDE_*`` variables, then the optional config file (``ATENDE_CONFIG``)."""
 
     model_config = SettingsConfigDict(env_prefix="ATENDE_", extra="ignore")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # An optional config file (ATENDE_CONFIG, KEY=value lines like a .env) sits under the
+        # environment: a variable set for one run wins over the file.
+        config_file = os.environ.get("ATENDE_CONFIG")
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        if config_file:
+            from pydantic_settings import DotEnvSettingsSource
+
+            sources.append(DotEnvSettingsSource(settings_cls, env_file=config_file))
+        return tuple(sources)
+
+
+class AdapterSettings(_FromEnvironment):
+    """The base of an adapter's own settings model (``ATENDE_GLPI_APP_TOKEN``...): read like
+    :class:`Settings`, and only when the adapter is named (see :mod:`atende.registry`)."""
+
+
+A = TypeVar("A", bound=AdapterSettings)
+
+
+class Settings(_FromEnvironment):
+    """The settings every installation has, with the embedded defaults a newcomer runs on.
+
+    An adapter's own settings (a channel's token, a helpdesk's URL) are in its module's model;
+    values given here as keyword arguments (``Settings(whatsapp_token=...)``, as tests and
+    :func:`load_settings` do) reach those models too, through :meth:`of`.
+    """
+
+    _given: dict[str, object] = PrivateAttr(default_factory=dict)
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**values)
+        fields = type(self).model_fields
+        self._given = {name: value for name, value in values.items() if name not in fields}
+
+    def of(self, model: type[A], needed_by: str = "") -> A:
+        """The adapter settings ``model`` read now; SettingsError naming the variable when a
+        value is wrong, or missing (then ``needed_by`` says why it is needed)."""
+        given: dict[str, Any] = {
+            name: value for name, value in self._given.items() if name in model.model_fields
+        }
+        try:
+            return model(**given)
+        except ValidationError as exc:
+            raise _one_line(exc, needed_by) from None
 
     data_dir: Path = Path("var")
     database_url: str | None = None
@@ -88,55 +126,26 @@ class Settings(BaseSettings):
     extra_holidays: str = ""
     attendant_dest: str = "from-internal,200,1"
 
+    # Adapters, each picked by name from those registered (see atende.registry and each
+    # adapter module's own settings model): speech engines and message channels as fallback
+    # chains, first preferred; the directory callers are found in, the helpdesk tickets go to
+    # ("builtin": atende's own database); who sends and checks one-time codes ("": Twilio
+    # Verify when ATENDE_TWILIO_VERIFY_SERVICE is set, else atende itself). ATENDE_PLUGINS:
+    # modules of third-party adapters to import first (comma-separated module paths).
     tts: str = "espeak"
-    espeak_voice: str = "pt-br"
+    messaging: str = "outbox"
+    directory: str = "builtin"
+    helpdesk: str = "builtin"
+    verifier: str = ""
+    plugins: str = ""
+
     sounds_dir: Path | None = None
     audio_base_url: str | None = None
     # Development only: also keep the words of audio that holds a person's name beside it.
     audio_personal_transcripts: bool = False
-    messaging: str = "outbox"
-
-    # Message channels and speech engines (issue 4); see MESSAGING_SETTINGS for what each
-    # channel named in ATENDE_MESSAGING needs. Vendor URLs are settings so a stand-in can serve.
     message_timeout: float = Field(10.0, gt=0)
-    whatsapp_token: str | None = Field(None, validate_default=True)
-    whatsapp_phone_number_id: str | None = Field(None, validate_default=True)
-    whatsapp_api_url: str = "https://graph.facebook.com/v21.0"
-    whatsapp_otp_template: str = "atende_codigo"  # an authentication template (copy-code)
-    whatsapp_template: str = "atende_aviso"  # a utility template, body "... {{1}}"
-    whatsapp_language: str = "pt_BR"
-    twilio_account_sid: str | None = Field(None, validate_default=True)
-    twilio_auth_token: str | None = Field(None, validate_default=True)
-    twilio_from: str | None = Field(None, validate_default=True)  # +E.164, or an MG... SID
-    twilio_whatsapp: bool = False  # through Twilio's WhatsApp sender instead of SMS
-    twilio_api_url: str = "https://api.twilio.com"
-    twilio_verify_service: str | None = None  # VA...: Twilio Verify sends and checks codes
-    twilio_verify_url: str = "https://verify.twilio.com"
-    webhook_url: str | None = Field(None, validate_default=True)
-    webhook_header: str = "Authorization"
-    webhook_secret: str | None = None
-    smtp_host: str | None = Field(None, validate_default=True)
-    smtp_port: int = Field(587, ge=1, le=65535)
-    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
-    smtp_username: str | None = None
-    smtp_password: str | None = None
-    smtp_from: str | None = Field(None, validate_default=True)
-    polly_voice: Literal["Camila", "Vitoria", "Thiago"] = "Camila"
-    polly_region: str | None = Field(None, validate_default=True)  # else AWS_DEFAULT_REGION, ~/.aws
-    polly_endpoint_url: str | None = None
-    piper_model: Path | None = Field(None, validate_default=True)
     speech_timeout: float = Field(5.0, gt=0)
 
-    # Connectors (issue 5): the directory callers are found in, the helpdesk tickets go to.
-    directory: Literal["builtin", "http", "sql"] = "builtin"
-    directory_file: Path | None = Field(None, validate_default=True)
-    helpdesk: Literal["builtin", "http", "glpi", "zammad", "osticket"] = "builtin"
-    helpdesk_file: Path | None = Field(None, validate_default=True)
-    helpdesk_url: str | None = Field(None, validate_default=True)
-    helpdesk_token: str | None = Field(None, validate_default=True)
-    glpi_app_token: str | None = None
-    zammad_group: str = "Users"
-    zammad_cti_token: str | None = None
     helpdesk_categories: str = ""  # "3.1=12,3.2=13": menu keys -> the helpdesk's category id
     connector_timeout: float = Field(15.0, gt=0)
     connector_timeouts: str = ""  # "find_person=5,ticket_status=5"
@@ -180,24 +189,6 @@ class Settings(BaseSettings):
             raise ValueError("must be more than twice ATENDE_HEARTBEAT_INTERVAL")
         return value
 
-    @field_validator("directory_file", "helpdesk_file")
-    @classmethod
-    def _connector_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
-        kind = info.data.get("directory" if info.field_name == "directory_file" else "helpdesk")
-        if kind in ("http", "sql") and value is None:
-            raise ValueError(f"name the YAML file that describes the {kind} connector")
-        if value is not None and not value.is_file():
-            raise ValueError("no such file")
-        return value
-
-    @field_validator("helpdesk_url", "helpdesk_token")
-    @classmethod
-    def _helpdesk_access(cls, value: str | None, info: ValidationInfo) -> str | None:
-        kind = info.data.get("helpdesk")
-        if kind in ("glpi", "zammad", "osticket") and not value:
-            raise ValueError(f"needed when ATENDE_HELPDESK={kind}")
-        return value
-
     @field_validator("connector_timeouts")
     @classmethod
     def _timeouts(cls, value: str) -> str:
@@ -213,59 +204,6 @@ class Settings(BaseSettings):
     def _categories(cls, value: str) -> str:
         key_values(value)
         return value
-
-    @field_validator(*MESSAGING_SETTINGS)
-    @classmethod
-    def _channel_setting(cls, value: str | None, info: ValidationInfo) -> str | None:
-        channel = MESSAGING_SETTINGS[str(info.field_name)]
-        chain = chain_names(str(info.data.get("messaging", "")))
-        if not value and channel in chain:
-            raise ValueError(f"needed when ATENDE_MESSAGING names {channel}")
-        return value
-
-    @field_validator("piper_model")
-    @classmethod
-    def _piper_model(cls, value: Path | None, info: ValidationInfo) -> Path | None:
-        chain = chain_names(str(info.data.get("tts", "")))
-        if value is None and "piper" in chain:
-            raise ValueError("needed when ATENDE_TTS names piper: a voice's .onnx file")
-        if value is not None and not value.is_file():
-            raise ValueError("no such file")
-        if value is not None and not Path(f"{value}.json").is_file():
-            raise ValueError(f"the voice's {value.name}.json must be beside it")
-        if "piper" in chain and importlib.util.find_spec("piper") is None:
-            raise ValueError("piper needs its packages: pip install 'atende[piper]'")
-        return value
-
-    @field_validator("polly_region")
-    @classmethod
-    def _polly_region(cls, value: str | None, info: ValidationInfo) -> str | None:
-        chain = chain_names(str(info.data.get("tts", "")))
-        if value is None and "polly" in chain:
-            import botocore.session  # only when Polly is used
-
-            if not botocore.session.get_session().get_config_variable("region"):
-                raise ValueError("needed by polly when the AWS chain has none (e.g. sa-east-1)")
-        return value
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # An optional config file (ATENDE_CONFIG, KEY=value lines like a .env) sits under the
-        # environment: a variable set for one run wins over the file.
-        config_file = os.environ.get("ATENDE_CONFIG")
-        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
-        if config_file:
-            from pydantic_settings import DotEnvSettingsSource
-
-            sources.append(DotEnvSettingsSource(settings_cls, env_file=config_file))
-        return tuple(sources)
 
     @cached_property
     def effective_database_url(self) -> str:
@@ -315,27 +253,26 @@ def chain_names(value: str) -> list[str]:
     return [name.strip() for name in value.split(",") if name.strip()]
 
 
-def named_chain(variable: str, value: str, known: Mapping[str, T]) -> list[T]:
-    """The entries of a comma-separated fallback chain setting (``ATENDE_TTS=polly,espeak``),
-    first preferred; an empty or unknown name stops startup naming the variable."""
-    names = chain_names(value)
-    choices = ", ".join(known)
-    if not names:
-        raise SettingsError(f"{variable}: name at least one of {choices}")
-    for name in names:
-        if name not in known:
-            raise SettingsError(f"{variable}: unknown {name!r} (known: {choices})")
-    return [known[name] for name in names]
-
-
 def load_settings(**overrides: object) -> Settings:
-    """Read the settings, turning a validation failure into one line naming the variable."""
+    """Read the settings and check those of the adapters they name, turning a failure into one
+    line naming the variable."""
     config_file = os.environ.get("ATENDE_CONFIG")
     if config_file and not Path(config_file).is_file():
         raise SettingsError(f"ATENDE_CONFIG: no such file: {config_file}")
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        settings = Settings(**overrides)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        name = "ATENDE_" + str(first["loc"][0]).upper() if first["loc"] else "ATENDE_*"
-        raise SettingsError(f"{name}: {first['msg']} (got {first.get('input')!r})") from None
+        raise _one_line(exc) from None
+    from atende.adapters import check_settings  # the adapters import this module
+
+    check_settings(settings)
+    return settings
+
+
+def _one_line(exc: ValidationError, needed_by: str = "") -> SettingsError:
+    """The first error of ``exc`` as one line naming its variable."""
+    first = exc.errors()[0]
+    name = "ATENDE_" + str(first["loc"][0]).upper() if first["loc"] else "ATENDE_*"
+    if first["type"] == "missing" and needed_by:
+        return SettingsError(f"{name}: {needed_by}")
+    return SettingsError(f"{name}: {first['msg']} (got {first.get('input')!r})")

@@ -21,11 +21,12 @@ from concurrent.futures import ThreadPoolExecutor
 import uvicorn
 
 from atende.api.app import create_app
+from atende.bootstrap import build_audio_cache
 from atende.ivr.flow import FlowDeps
 from atende.ivr.wiring import build_agi_server, build_flow_deps, prompts_to_prerender
 from atende.services.bundle import Services
 from atende.services.call_owners import CallOwners
-from atende.speech import AudioCache, audio_cache
+from atende.speech import AudioCache
 
 log = logging.getLogger(__name__)
 
@@ -88,13 +89,13 @@ async def run(services: Services, *, http: bool = True, agi: bool = True) -> Non
         owner_id, heartbeat = await take_over_calls(services)
         tasks.append(heartbeat)
     deps = build_flow_deps(services, owner_id)
-    cache = audio_cache(settings)
+    cache = build_audio_cache(settings)
     prompts = prompts_to_prerender(deps)
     await asyncio.to_thread(cache.prerender, prompts)
     log.info("%d prompts ready in %s", len(prompts), cache.directory)
     tasks += background_tasks(deps, cache)
     # Tickets to the external helpdesk (issue 5): woken at once by the flow, else this often.
-    tasks.append(asyncio.create_task(services.connectors.run(HELPDESK_PUSH_INTERVAL_S)))
+    tasks.append(asyncio.create_task(services.helpdesk.run(HELPDESK_PUSH_INTERVAL_S)))
     agi_server = build_agi_server(deps, cache) if agi else None
     try:
         if agi_server is not None:
@@ -127,7 +128,7 @@ async def run(services: Services, *, http: bool = True, agi: bool = True) -> Non
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await services.connectors.close()  # GLPI's killSession, Zammad's last caller-log events
+        await services.close()  # GLPI's killSession, Zammad's last caller-log events
 
 
 async def _wait_for_stop() -> None:

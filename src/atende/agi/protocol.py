@@ -230,11 +230,11 @@ class AgiChannel:
             self._hung_up = True
             raise CallerGone(line[4:])
         if line.startswith("520-"):
-            text = [line[4:]]
+            usage = [line[4:]]
             while not (line := await anext(lines)).startswith(_USAGE_END):
-                text.append(line)
-            text.append(line[4:])
-            raise AgiCommandError(520, "\n".join(text))
+                usage.append(line)
+            usage.append(line[4:])
+            raise AgiCommandError(520, "\n".join(usage))
         code, _, text = line.partition(" ")
         if code in _COMMAND_ERRORS:
             raise AgiCommandError(int(code), text)

@@ -28,10 +28,11 @@ from jinja2 import StrictUndefined, TemplateError, Undefined
 from jinja2.sandbox import SandboxedEnvironment
 from jsonpath_ng import parse as parse_jsonpath
 from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from atende.config import SettingsError
-from atende.connectors.http_base import HttpBase, Timeouts
+from atende.adapters import DIRECTORIES, HELPDESKS
+from atende.config import AdapterSettings, Settings, SettingsError
+from atende.connectors.http_base import HttpBase, Timeouts, timeouts_of
 from atende.connectors.ports import (
     ConnectorError,
     DirectoryEntry,
@@ -44,6 +45,7 @@ from atende.connectors.ports import (
     map_status,
 )
 from atende.domain.ticket_status import TicketStatus
+from atende.registry import register
 
 TEMPLATES = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False)
 _ONE_EXPRESSION = re.compile(r"^\s*\{\{(?P<expression>[^{}]*)\}\}\s*$")
@@ -199,7 +201,9 @@ def file_errors(path: Path, variable: str, *errors: type[Exception]) -> Iterator
         first = exc.errors()[0]
         where = ".".join(str(part) for part in first["loc"])
         raise SettingsError(f"{variable}: {path}: {where}: {first['msg']}") from None
-    except (TemplateError, *errors) as exc:
+    except Exception as exc:
+        if not isinstance(exc, (TemplateError, *errors)):
+            raise
         raise SettingsError(f"{variable}: {path}: {type(exc).__name__}: {exc}") from None
 
 
@@ -418,3 +422,37 @@ class HttpConnector(HttpBase):
                 await self.request("close", logout, self.context())
         self.session = {}
         await super().close()
+
+
+def existing_file(value: Path) -> Path:
+    if not value.is_file():
+        raise ValueError("no such file")
+    return value
+
+
+class DirectoryFile(AdapterSettings):
+    """The YAML file that describes the directory (``http`` here, ``sql``)."""
+
+    directory_file: Path
+
+    _exists = field_validator("directory_file")(existing_file)
+
+
+class HelpdeskFile(AdapterSettings):
+    helpdesk_file: Path
+
+    _exists = field_validator("helpdesk_file")(existing_file)
+
+
+@register(DIRECTORIES, "http", DirectoryFile)
+def build_directory(settings: Settings, own: DirectoryFile) -> HttpConnector:
+    variable = "ATENDE_DIRECTORY_FILE"
+    return load_spec(own.directory_file, variable).directory_adapter(
+        timeouts_of(settings), variable
+    )
+
+
+@register(HELPDESKS, "http", HelpdeskFile)
+def build_helpdesk(settings: Settings, own: HelpdeskFile) -> HttpConnector:
+    variable = "ATENDE_HELPDESK_FILE"
+    return load_spec(own.helpdesk_file, variable).helpdesk_adapter(timeouts_of(settings), variable)

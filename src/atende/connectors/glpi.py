@@ -15,7 +15,9 @@ from typing import Any
 
 import httpx
 
-from atende.connectors.http_base import HttpBase, Timeouts
+from atende.adapters import HELPDESKS
+from atende.config import Settings
+from atende.connectors.http_base import HelpdeskAccess, HttpBase, Timeouts, timeouts_of
 from atende.connectors.ports import (
     ConnectorError,
     DirectoryEntry,
@@ -26,6 +28,7 @@ from atende.connectors.ports import (
     map_status,
 )
 from atende.domain.ticket_status import TicketStatus
+from atende.registry import register
 
 # GLPI's CommonITILObject statuses.
 STATUSES: dict[str, TicketStatus] = {
@@ -122,7 +125,9 @@ class GlpiHelpdesk(HttpBase):
         ticket_id = str(self.json_of("open_ticket", response)["id"])
         return ExternalRef(id=ticket_id, number=ticket_id)
 
-    async def search(self, operation: str, field: str, kind: str, value: str) -> list[dict]:
+    async def search(
+        self, operation: str, field: str, kind: str, value: str
+    ) -> list[dict[str, Any]]:
         params = {
             "criteria[0][field]": field,
             "criteria[0][searchtype]": kind,
@@ -173,3 +178,14 @@ class GlpiHelpdesk(HttpBase):
             with contextlib.suppress(ConnectorError):  # GLPI gone: the session went with it
                 await self.send("close", "GET", "killSession", headers={"Session-Token": token})
         await super().close()
+
+
+class GlpiSettings(HelpdeskAccess):
+    glpi_app_token: str | None = None  # the API client's App-Token, when GLPI asks for one
+
+
+@register(HELPDESKS, "glpi", GlpiSettings)
+def build(settings: Settings, own: GlpiSettings) -> GlpiHelpdesk:
+    return GlpiHelpdesk(
+        own.helpdesk_url, own.helpdesk_token, own.glpi_app_token, timeouts_of(settings)
+    )

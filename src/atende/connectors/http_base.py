@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from pydantic import Field
 
+from atende.config import AdapterSettings, Settings
 from atende.connectors.ports import ConnectorError
 
 RETRYABLE_STATUSES = frozenset({408, 425, 429})
@@ -29,6 +31,19 @@ class Timeouts:
 
     def of(self, operation: str) -> float:
         return self.per_operation.get(operation, self.default)
+
+
+def timeouts_of(settings: Settings) -> Timeouts:
+    """``ATENDE_CONNECTOR_TIMEOUT`` and ``ATENDE_CONNECTOR_TIMEOUTS``, which every connector
+    follows."""
+    return Timeouts(settings.connector_timeout, settings.operation_timeouts)
+
+
+class HelpdeskAccess(AdapterSettings):
+    """Where a helpdesk product's API is and the token it takes (GLPI, Zammad, osTicket)."""
+
+    helpdesk_url: str = Field(min_length=1)
+    helpdesk_token: str = Field(min_length=1)
 
 
 def is_retryable(status_code: int) -> bool:

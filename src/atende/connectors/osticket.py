@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from urllib.parse import quote
 
-from atende.connectors.http_base import HttpBase, Timeouts
+from atende.adapters import HELPDESKS
+from atende.config import Settings
+from atende.connectors.http_base import HelpdeskAccess, HttpBase, Timeouts, timeouts_of
 from atende.connectors.ports import (
     ConnectorError,
     DirectoryEntry,
@@ -23,6 +25,7 @@ from atende.connectors.ports import (
     NotSupported,
     TicketDraft,
 )
+from atende.registry import register
 
 NO_EMAIL_DOMAIN = "sem-email.invalid"  # RFC 2606: a domain that can never receive mail
 
@@ -75,3 +78,8 @@ class OsTicketHelpdesk(HttpBase):
 
     async def list_tickets(self, person: DirectoryEntry) -> list[ExternalSummary]:
         raise NotSupported("osticket: its API cannot list tickets")
+
+
+@register(HELPDESKS, "osticket", HelpdeskAccess)
+def build(settings: Settings, own: HelpdeskAccess) -> OsTicketHelpdesk:
+    return OsTicketHelpdesk(own.helpdesk_url, own.helpdesk_token, timeouts_of(settings))

@@ -112,7 +112,11 @@ class Directory(Protocol):
 
 class Helpdesk(Protocol):
     name: str
-    reads_status: bool  # False: status questions are answered from our own record only
+
+    @property
+    def reads_status(self) -> bool:
+        """False: status questions are answered from our own record only."""
+        ...
 
     async def open_ticket(self, draft: TicketDraft) -> ExternalRef: ...
 
@@ -134,6 +138,20 @@ class Helpdesk(Protocol):
     async def close(self) -> None:
         """Log out (GLPI's killSession) and free connections."""
         ...
+
+
+class CallLog(Protocol):
+    """A helpdesk's log of phone calls (Zammad's CTI): told of each call in the background."""
+
+    def event(self, event: str, call_id: str, caller: str | None, outcome: str | None) -> None:
+        """``newCall``, ``answer`` or ``hangup`` (with how the call ended)."""
+        ...
+
+    async def idle(self) -> None:
+        """Wait until the events told so far are delivered."""
+        ...
+
+    async def close(self) -> None: ...
 
 
 def map_status(raw: str, mapping: dict[str, TicketStatus]) -> ExternalStatus:

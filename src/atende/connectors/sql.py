@@ -29,10 +29,13 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from sqlalchemy import Connection, Engine, create_engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from atende.connectors.declarative import file_errors, read_yaml, render
-from atende.connectors.http_base import Timeouts
+from atende.adapters import DIRECTORIES
+from atende.config import Settings
+from atende.connectors.declarative import DirectoryFile, file_errors, read_yaml, render
+from atende.connectors.http_base import Timeouts, timeouts_of
 from atende.connectors.ports import ConnectorError, DirectoryEntry, LookupField, NotSupported
 from atende.db.engine import normalize_url
+from atende.registry import register
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +91,13 @@ class SqlDirectory:
                 f"sql find_person: the query returns no {', '.join(missing)} column",
                 retryable=False,
             )
+        text = {c: str(row[c]) for c in COLUMNS if row.get(c) is not None}
         return DirectoryEntry(
-            **{c: (str(row[c]) if row.get(c) is not None else None) for c in COLUMNS if c in row}
+            code=text["code"],
+            name=text["name"],
+            phone=text.get("phone"),
+            email=text.get("email"),
+            card_number=text.get("card_number"),
         )
 
     def select(self, query: str, value: str) -> list[dict[str, object]]:
@@ -121,3 +129,8 @@ def load_sql_directory(path: Path, timeouts: Timeouts) -> SqlDirectory:
         url = str(render(spec.url, {"env": dict(os.environ)}))
         engine = create_engine(normalize_url(url), pool_pre_ping=True)
     return SqlDirectory(engine, dict(spec.queries), timeouts)
+
+
+@register(DIRECTORIES, "sql", DirectoryFile)
+def build(settings: Settings, own: DirectoryFile) -> SqlDirectory:
+    return load_sql_directory(own.directory_file, timeouts_of(settings))

@@ -16,7 +16,9 @@ from typing import Any
 
 import httpx
 
-from atende.connectors.http_base import HttpBase, Timeouts
+from atende.adapters import CALL_LOGS, HELPDESKS
+from atende.config import Settings
+from atende.connectors.http_base import HelpdeskAccess, HttpBase, Timeouts, timeouts_of
 from atende.connectors.ports import (
     ConnectorError,
     DirectoryEntry,
@@ -27,6 +29,7 @@ from atende.connectors.ports import (
     map_status,
 )
 from atende.domain.ticket_status import TicketStatus
+from atende.registry import register
 
 log = logging.getLogger(__name__)
 
@@ -185,3 +188,22 @@ class ZammadCallLog(HttpBase):
         """Wait for the events already sent (shutdown, tests)."""
         with contextlib.suppress(Exception):
             await asyncio.gather(*self.pending)
+
+
+class ZammadSettings(HelpdeskAccess):
+    zammad_group: str = "Users"  # the group new tickets go to
+    zammad_cti_token: str | None = None  # the caller log's token: every call is told to it
+
+
+@register(HELPDESKS, "zammad", ZammadSettings)
+def build(settings: Settings, own: ZammadSettings) -> ZammadHelpdesk:
+    return ZammadHelpdesk(
+        own.helpdesk_url, own.helpdesk_token, own.zammad_group, timeouts_of(settings)
+    )
+
+
+@register(CALL_LOGS, "zammad", ZammadSettings)
+def build_call_log(settings: Settings, own: ZammadSettings) -> ZammadCallLog | None:
+    if not own.zammad_cti_token:
+        return None
+    return ZammadCallLog(own.helpdesk_url, own.zammad_cti_token, timeouts_of(settings))

@@ -8,7 +8,9 @@ no gap, on SQLite, PostgreSQL and MariaDB alike, without any lock held in Python
 
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from typing import cast
+
+from sqlalchemy import Table, select, update
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -19,7 +21,7 @@ from atende.db.models import ProtocolSequence
 
 def next_value(session: Session, scope: str) -> int:
     dialect = session.get_bind().dialect.name
-    table = ProtocolSequence.__table__
+    table = cast(Table, ProtocolSequence.__table__)  # a declarative class maps a Table
     if dialect in ("postgresql", "sqlite"):
         insert = pg_insert if dialect == "postgresql" else sqlite_insert
         statement = (
@@ -30,12 +32,12 @@ def next_value(session: Session, scope: str) -> int:
         )
         return int(session.execute(statement).scalar_one())
     if dialect in ("mysql", "mariadb"):
-        statement = (
+        upsert = (
             mysql_insert(table)
             .values(scope=scope, value=1)
             .on_duplicate_key_update(value=table.c.value + 1)
         )
-        session.execute(statement)
+        session.execute(upsert)
         return int(
             session.execute(select(table.c.value).where(table.c.scope == scope)).scalar_one()
         )

@@ -28,9 +28,15 @@ class Destination:
 
 
 class Call(Protocol):
-    uniqueid: str
-    caller_id: str | None
-    channel_name: str | None
+    # Read-only: an implementation may hold narrower values (AgiCall's channel is always named).
+    @property
+    def uniqueid(self) -> str: ...
+
+    @property
+    def caller_id(self) -> str | None: ...
+
+    @property
+    def channel_name(self) -> str | None: ...
 
     async def answer(self) -> None: ...
 

@@ -25,8 +25,7 @@ from typing import TypeVar
 
 from atende.agi.errors import AgiProtocolError, CallerGone
 from atende.config import Settings
-from atende.connectors.gateway import StatusAnswer
-from atende.db.models import Category, Item, Person, Ticket
+from atende.db.models import Category, Item, Ticket
 from atende.domain.business_hours import BusinessHours
 from atende.domain.otp_policy import MAX_WRONG_ENTRIES, needs_code
 from atende.ivr.call import Call, Destination
@@ -37,7 +36,9 @@ from atende.messaging import DeliveryError, Messenger
 from atende.services.bundle import Services
 from atende.services.calls import Outcome
 from atende.services.errors import ServiceError
+from atende.services.helpdesk_sync import StatusAnswer
 from atende.services.otp import OneTimeCodes, VerifyResult, VerifyStatus
+from atende.services.people import PersonView
 from atende.services.tickets import NewTicket
 from atende.speech.numbers import date_for_speech, digit_parts
 from atende.texts import text
@@ -72,7 +73,7 @@ class ToAttendant(Exception):
 @dataclass
 class Caller:
     # None: a registration code nobody has, kept secret until the one-time code fails.
-    person: Person | None
+    person: PersonView | None
     by_extension: bool
 
 
@@ -167,13 +168,13 @@ class UraFlow:
         )
         self.call_id = record.id
         self.recorder = CallRecorder(self.services.calls, self.deps.steps, record.id)
-        connectors = self.services.connectors
-        connectors.call_event("newCall", self.call.uniqueid, self.call.caller_id)
+        helpdesk = self.services.helpdesk
+        helpdesk.call_event("newCall", self.call.uniqueid, self.call.caller_id)
         outcome = Outcome.FAILED
         try:
             await self.call.answer()
             self.step("answered")
-            connectors.call_event("answer", self.call.uniqueid, self.call.caller_id)
+            helpdesk.call_event("answer", self.call.uniqueid, self.call.caller_id)
             outcome = await self.main()
         except CallEnded as ended:
             outcome = ended.outcome
@@ -194,7 +195,7 @@ class UraFlow:
             if self.ticket_opened:  # whatever happened after, this call opened a ticket
                 outcome = Outcome.TICKET_OPENED
             await self.recorder.end(outcome)
-            connectors.call_event("hangup", self.call.uniqueid, self.call.caller_id, outcome)
+            helpdesk.call_event("hangup", self.call.uniqueid, self.call.caller_id, outcome)
         return outcome
 
     async def goodbye(self) -> None:
@@ -243,7 +244,7 @@ class UraFlow:
         if not caller_id:
             return
         try:
-            person = await self.services.connectors.identify("phone", caller_id)
+            person = await self.services.directory.identify("phone", caller_id)
             if person is not None:
                 await self.db(self.services.calls.identify, self.call_id, person.id)
         except Exception as exc:  # the call goes on; the protocol is linked at identification
@@ -260,9 +261,8 @@ class UraFlow:
         who typed a wrong one-time code.
         """
         caller_id = self.call.caller_id
-        connectors = self.services.connectors
         if caller_id:
-            person = await self.waiting(connectors.identify("extension", caller_id))
+            person = await self.waiting(self.services.directory.identify("extension", caller_id))
             if person is not None:
                 self.step("identified", by="extension")
                 await self.db(self.services.calls.identify, self.call_id, person.id)
@@ -270,7 +270,7 @@ class UraFlow:
         for _ in range(MAX_TRIES):
             code, _ = await self.call.ask(self.t("ask_code"), MAX_CODE_DIGITS, DIGITS_TIMEOUT_S)
             if code:
-                found = await self.waiting(connectors.identify("code", code))
+                found = await self.waiting(self.services.directory.identify("code", code))
                 if found is not None:
                     self.step("identified", by="code")
                     await self.db(self.services.calls.identify, self.call_id, found.id)
@@ -320,7 +320,7 @@ class UraFlow:
                 if not task.done():
                     task.cancel()
 
-    async def send_code(self, person: Person | None) -> bool:
+    async def send_code(self, person: PersonView | None) -> bool:
         if person is None:  # an unknown caller: nothing to send, nothing to tell
             return True
         try:
@@ -330,7 +330,7 @@ class UraFlow:
             return False
         return True
 
-    async def check_code(self, person: Person | None, typed: str, attempt: int) -> VerifyResult:
+    async def check_code(self, person: PersonView | None, typed: str, attempt: int) -> VerifyResult:
         """The check of the ``attempt``-th entry (from 0); an unknown caller's is always wrong,
         with the attempts left counted down as a real code's are."""
         if person is None:
@@ -353,6 +353,7 @@ class UraFlow:
 
     async def open_ticket(self) -> Outcome:
         caller = await self.identify()
+        assert caller.person is not None  # only identify(hide_unknown=True) lets one through
         confirm_text = self.t("confirm_name", name=caller.person.name)
         if needs_code(self.deps.settings.otp, caller.by_extension):
             await self.verify_code(caller, confirm_text)
@@ -380,7 +381,7 @@ class UraFlow:
         key = await self.menu(prompt, keys, name="item", repeat_key=ITEM_REPEAT_KEY)
         return next(i for i in category.items if i.key == key)
 
-    async def create_ticket(self, person: Person, item: Item) -> Ticket:
+    async def create_ticket(self, person: PersonView, item: Item) -> Ticket:
         new = NewTicket(
             person_code=person.code,
             item_id=item.id,
@@ -393,7 +394,7 @@ class UraFlow:
         )
         ticket, _ = await self.db(self.services.tickets.open, new, "ura")
         self.ticket_opened = True
-        self.services.connectors.push_soon()  # to the external helpdesk, if any, off the call
+        self.services.helpdesk.push_soon()  # to the external helpdesk, if any, off the call
         self.protocol = ticket.protocol
         self.step("ticket_opened", item_id=item.id)
         assert self.recorder is not None
@@ -432,13 +433,13 @@ class UraFlow:
                 await self.call.play(self.t("ticket_not_found"))
                 continue
             self.step("status", result="found")
-            answer = await self.waiting(self.services.connectors.status(ticket))
+            answer = await self.waiting(self.services.helpdesk.status(ticket))
             await self.call.play(self.describe(ticket, answer))
             await self.survey()
             raise CallEnded(Outcome.STATUS_GIVEN)
         raise CallEnded(Outcome.NO_INPUT)
 
-    async def verified_person(self) -> Person:
+    async def verified_person(self) -> PersonView:
         """The caller, proven by a one-time code as ``ATENDE_OTP`` says, as for a new ticket.
 
         A status tells what someone's tickets are about, and protocol numbers are easy to guess,

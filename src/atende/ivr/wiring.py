@@ -11,11 +11,7 @@ from atende.ivr.call import AgiCall
 from atende.ivr.flow import FlowDeps, UraFlow
 from atende.ivr.menus import CATEGORY_REPEAT_KEY, ITEM_REPEAT_KEY, menu_text
 from atende.ivr.steps import StepWriter
-from atende.messaging import messenger
-from atende.messaging.twilio import TwilioVerify
 from atende.services.bundle import Services
-from atende.services.otp import OneTimeCodes
-from atende.services.secrets_store import server_secret
 from atende.speech import AudioCache
 from atende.texts import fixed_prompts, text
 
@@ -29,18 +25,10 @@ def build_flow_deps(services: Services, owner_id: int | None = None) -> FlowDeps
     ``processes`` (see services.call_owners), None where nothing recovers its calls."""
     settings = services.runtime.settings
     services.site.business_hours()  # a wrong ATENDE_HOURS/_HOLIDAYS stops startup here
-    sender = messenger(settings, services.runtime.sessions)
-    codes = OneTimeCodes(
-        services.runtime.sessions,
-        server_secret(settings.data_dir),
-        messenger=sender,
-        twilio_verify=TwilioVerify.from_settings(settings),
-        language=settings.language,
-    )
     return FlowDeps(
         services=services,
-        codes=codes,
-        messenger=sender,
+        codes=services.codes,
+        messenger=services.messenger,
         hours=services.site.business_hours,
         settings=settings,
         steps=StepWriter(services.calls),

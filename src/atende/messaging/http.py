@@ -72,7 +72,13 @@ async def post(
     """
     try:
         async with httpx.AsyncClient(timeout=timeout) as client:
-            response = await client.post(url, json=json, data=data, headers=headers, auth=auth)
+            response = await client.post(
+                url,
+                json=json,
+                data=data,
+                headers=headers,
+                auth=httpx.USE_CLIENT_DEFAULT if auth is None else auth,
+            )
     except httpx.TimeoutException:
         raise DeliveryError(f"{provider}: no answer in {timeout:.0f} s", retryable=True) from None
     except httpx.HTTPError as exc:

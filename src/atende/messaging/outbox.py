@@ -17,7 +17,10 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
+from atende.adapters import CHANNELS
+from atende.config import Settings
 from atende.messaging.port import DeliveryError, OutgoingMessage, SendResult
+from atende.registry import register
 
 
 class OutboxChannel:
@@ -55,3 +58,8 @@ class OutboxChannel:
                 view = view[os.write(fd, view) :]
         finally:
             os.close(fd)
+
+
+@register(CHANNELS, "outbox")
+def build(settings: Settings, own: None) -> OutboxChannel:
+    return OutboxChannel(settings.data_dir / "outbox.jsonl")

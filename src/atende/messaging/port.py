@@ -65,6 +65,21 @@ class MessageChannel(Protocol):
     async def send(self, message: OutgoingMessage) -> SendResult: ...
 
 
+class CodeVerifier(Protocol):
+    """A service that makes up one-time codes, sends them and checks them (Twilio Verify);
+    atende then never sees a code. Failures are DeliveryError."""
+
+    name: str
+
+    async def start(self, phone: str) -> SendResult:
+        """Send a new code to ``phone``."""
+        ...
+
+    async def check(self, phone: str, code: str) -> bool:
+        """True when ``code`` is the one sent to ``phone`` and still pending."""
+        ...
+
+
 class Unaddressable(DeliveryError):
     """The channel cannot reach this kind of address (a phone-only channel given an e-mail):
     not a failure of the provider, the next channel of the chain takes the message."""

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import email.utils
 from email.message import EmailMessage
+from typing import Literal
 
 import aiosmtplib
+from pydantic import Field
 
-from atende.config import Settings
+from atende.adapters import CHANNELS
+from atende.config import AdapterSettings, Settings
 from atende.messaging.port import DeliveryError, OutgoingMessage, SendResult, Unaddressable
+from atende.registry import register
 from atende.texts import text
 
 # Authentication needed or refused: a setting for an administrator to fix, not a bad message.
@@ -27,18 +31,27 @@ def is_email(address: str) -> bool:
     return bool(at and local and "." in domain and " " not in address)
 
 
+class SmtpSettings(AdapterSettings):
+    smtp_host: str = Field(min_length=1)
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = Field(min_length=1)
+
+
 class EmailChannel:
     name = "email"
 
-    def __init__(self, settings: Settings) -> None:
-        self.host = settings.smtp_host or ""
-        self.port = settings.smtp_port
-        self.security = settings.smtp_security
-        self.username = settings.smtp_username
-        self.password = settings.smtp_password
-        self.sender = settings.smtp_from or ""
-        self.language = settings.language
-        self.timeout = settings.message_timeout
+    def __init__(self, own: SmtpSettings, language: str, timeout: float) -> None:
+        self.host = own.smtp_host
+        self.port = own.smtp_port
+        self.security = own.smtp_security
+        self.username = own.smtp_username
+        self.password = own.smtp_password
+        self.sender = own.smtp_from
+        self.language = language
+        self.timeout = timeout
 
     def build(self, message: OutgoingMessage) -> EmailMessage:
         if not is_email(message.to):
@@ -76,3 +89,8 @@ class EmailChannel:
         except (aiosmtplib.SMTPException, OSError) as exc:
             raise DeliveryError(f"email: {type(exc).__name__}", retryable=True) from None
         return SendResult(mail["Message-ID"])
+
+
+@register(CHANNELS, "email", SmtpSettings)
+def build(settings: Settings, own: SmtpSettings) -> EmailChannel:
+    return EmailChannel(own, settings.language, settings.message_timeout)

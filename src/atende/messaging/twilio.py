@@ -15,9 +15,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from atende.config import Settings
+from pydantic import Field
+
+from atende.adapters import CHANNELS, VERIFIERS
+from atende.config import AdapterSettings, Settings
 from atende.messaging.http import post
 from atende.messaging.port import DeliveryError, OutgoingMessage, SendResult, require_phone
+from atende.registry import register
 
 # Error codes of a number that will never receive this message (invalid, landline, opted out).
 UNREACHABLE_CODES = frozenset({21211, 21214, 21408, 21610, 21612, 21614, 60200, 60205})
@@ -36,16 +40,36 @@ def classify(status: int, body: Any) -> bool | None:
     return None
 
 
+class AccountSettings(AdapterSettings):
+    twilio_account_sid: str = Field(min_length=1)
+    twilio_auth_token: str = Field(min_length=1)
+    twilio_whatsapp: bool = False  # through Twilio's WhatsApp sender instead of SMS
+    twilio_api_url: str = "https://api.twilio.com"  # a stand-in's, in tests
+    twilio_verify_url: str = "https://verify.twilio.com"
+
+
+class MessagesSettings(AccountSettings):
+    twilio_from: str = Field(min_length=1)  # +E.164, or an MG... messaging service SID
+
+
+class VerifyService(AdapterSettings):
+    twilio_verify_service: str | None = None  # VA...: Twilio Verify sends and checks codes
+
+
+class VerifySettings(AccountSettings):
+    twilio_verify_service: str = Field(min_length=1)
+
+
 class TwilioAccount:
     """Credentials and base URLs shared by the Messages and Verify clients."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.sid = settings.twilio_account_sid or ""
-        self.auth = (self.sid, settings.twilio_auth_token or "")
-        self.api_url = settings.twilio_api_url.rstrip("/")
-        self.verify_url = settings.twilio_verify_url.rstrip("/")
-        self.whatsapp = settings.twilio_whatsapp
-        self.timeout = settings.message_timeout
+    def __init__(self, own: AccountSettings, timeout: float) -> None:
+        self.sid = own.twilio_account_sid
+        self.auth = (self.sid, own.twilio_auth_token)
+        self.api_url = own.twilio_api_url.rstrip("/")
+        self.verify_url = own.twilio_verify_url.rstrip("/")
+        self.whatsapp = own.twilio_whatsapp
+        self.timeout = timeout
 
     def address(self, number: str) -> str:
         return f"whatsapp:{number}" if self.whatsapp else number
@@ -69,10 +93,6 @@ class TwilioChannel:
         self.account = account
         self.sender = sender
         self.url = f"{account.api_url}/2010-04-01/Accounts/{account.sid}/Messages.json"
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> TwilioChannel:
-        return cls(TwilioAccount(settings), settings.twilio_from or "")
 
     def form(self, message: OutgoingMessage) -> dict[str, str]:
         """The form fields of the Messages API request for ``message``."""
@@ -102,13 +122,6 @@ class TwilioVerify:
         self.base = f"{account.verify_url}/v2/Services/{service_sid}"
         self.locale = locale
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> TwilioVerify | None:
-        """The Verify client when ``ATENDE_TWILIO_VERIFY_SERVICE`` is set, else None."""
-        if not settings.twilio_verify_service:
-            return None
-        return cls(TwilioAccount(settings), settings.twilio_verify_service)
-
     async def start(self, phone: str) -> SendResult:
         """Have Twilio send a new code to ``phone``; DeliveryError when it did not."""
         form = {
@@ -133,3 +146,13 @@ class TwilioVerify:
                 return False
             raise
         return bool(answer and answer.get("status") == "approved")
+
+
+@register(CHANNELS, "twilio", MessagesSettings)
+def build_channel(settings: Settings, own: MessagesSettings) -> TwilioChannel:
+    return TwilioChannel(TwilioAccount(own, settings.message_timeout), own.twilio_from)
+
+
+@register(VERIFIERS, "twilio-verify", VerifySettings)
+def build_verifier(settings: Settings, own: VerifySettings) -> TwilioVerify:
+    return TwilioVerify(TwilioAccount(own, settings.message_timeout), own.twilio_verify_service)

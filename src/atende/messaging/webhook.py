@@ -14,9 +14,13 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from atende.config import Settings
+from pydantic import Field
+
+from atende.adapters import CHANNELS
+from atende.config import AdapterSettings, Settings
 from atende.messaging.http import post
 from atende.messaging.port import OutgoingMessage, SendResult, require_phone
+from atende.registry import register
 
 
 def error_text(body: Any) -> str:
@@ -34,15 +38,6 @@ class WebhookChannel:
         self.headers = {header: secret} if secret else {}
         self.timeout = timeout
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> WebhookChannel:
-        return cls(
-            settings.webhook_url or "",
-            settings.webhook_header,
-            settings.webhook_secret,
-            settings.message_timeout,
-        )
-
     async def send(self, message: OutgoingMessage) -> SendResult:
         body = {
             "phone": require_phone(self.name, message.to)[1:],
@@ -59,3 +54,16 @@ class WebhookChannel:
         )
         provider_id = answer.get("id") if isinstance(answer, dict) else None
         return SendResult(str(provider_id or f"webhook-{uuid.uuid4().hex}"))
+
+
+class WebhookSettings(AdapterSettings):
+    webhook_url: str = Field(min_length=1)
+    webhook_header: str = "Authorization"
+    webhook_secret: str | None = None
+
+
+@register(CHANNELS, "webhook", WebhookSettings)
+def build(settings: Settings, own: WebhookSettings) -> WebhookChannel:
+    return WebhookChannel(
+        own.webhook_url, own.webhook_header, own.webhook_secret, settings.message_timeout
+    )

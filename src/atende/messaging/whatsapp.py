@@ -20,9 +20,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from atende.config import Settings
+from pydantic import Field
+
+from atende.adapters import CHANNELS
+from atende.config import AdapterSettings, Settings
 from atende.messaging.http import post
 from atende.messaging.port import DeliveryError, OutgoingMessage, SendResult, require_phone
+from atende.registry import register
 
 # WhatsApp refuses template parameters with new lines, tabs or more than 4 spaces in a row.
 _LAYOUT = re.compile(r"\s{2,}|[\n\t]")
@@ -71,18 +75,6 @@ class WhatsAppChannel:
         self.language = language
         self.timeout = timeout
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> WhatsAppChannel:
-        return cls(
-            token=settings.whatsapp_token or "",
-            phone_number_id=settings.whatsapp_phone_number_id or "",
-            api_url=settings.whatsapp_api_url,
-            otp_template=settings.whatsapp_otp_template,
-            template=settings.whatsapp_template,
-            language=settings.whatsapp_language,
-            timeout=settings.message_timeout,
-        )
-
     def payload(self, message: OutgoingMessage) -> dict[str, Any]:
         """The Cloud API request body for ``message``."""
         to = require_phone(self.name, message.to)[1:]  # digits with the country code
@@ -128,3 +120,25 @@ class WhatsAppChannel:
             return SendResult(answer["messages"][0]["id"])
         except (KeyError, IndexError, TypeError):
             raise DeliveryError("whatsapp: answer without a message id", retryable=True) from None
+
+
+class WhatsAppSettings(AdapterSettings):
+    whatsapp_token: str = Field(min_length=1)
+    whatsapp_phone_number_id: str = Field(min_length=1)
+    whatsapp_api_url: str = "https://graph.facebook.com/v21.0"  # a stand-in's, in tests
+    whatsapp_otp_template: str = "atende_codigo"  # an authentication template (copy-code)
+    whatsapp_template: str = "atende_aviso"  # a utility template, body "... {{1}}"
+    whatsapp_language: str = "pt_BR"
+
+
+@register(CHANNELS, "whatsapp", WhatsAppSettings)
+def build(settings: Settings, own: WhatsAppSettings) -> WhatsAppChannel:
+    return WhatsAppChannel(
+        token=own.whatsapp_token,
+        phone_number_id=own.whatsapp_phone_number_id,
+        api_url=own.whatsapp_api_url,
+        otp_template=own.whatsapp_otp_template,
+        template=own.whatsapp_template,
+        language=own.whatsapp_language,
+        timeout=settings.message_timeout,
+    )

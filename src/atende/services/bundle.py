@@ -1,14 +1,19 @@
-"""All use-case services of one runtime, built together so entry points take one object."""
+"""All use-case services of one runtime in one bundle, so entry points take one object.
+
+The bundle only holds them: :mod:`atende.bootstrap` builds the adapters and the services.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from atende.connectors.factory import build_connectors
-from atende.connectors.gateway import Connectors
+from atende.messaging.messenger import Messenger
 from atende.runtime import Runtime
 from atende.services.calls import CallService
 from atende.services.catalog import CatalogService
+from atende.services.directory import DirectoryService
+from atende.services.helpdesk_sync import HelpdeskSync
+from atende.services.otp import OneTimeCodes
 from atende.services.people import PeopleService
 from atende.services.protocols import ProtocolService
 from atende.services.reports import ReportService
@@ -30,21 +35,13 @@ class Services:
     users: UserService
     reports: ReportService
     site: SiteSettingsService
-    connectors: Connectors
+    directory: DirectoryService
+    helpdesk: HelpdeskSync
+    messenger: Messenger
+    codes: OneTimeCodes
 
-
-def build_services(runtime: Runtime) -> Services:
-    people, tickets = PeopleService(runtime), TicketService(runtime)
-    return Services(
-        runtime=runtime,
-        people=people,
-        catalog=CatalogService(runtime),
-        tickets=tickets,
-        protocols=ProtocolService(runtime),
-        calls=CallService(runtime),
-        tokens=TokenService(runtime),
-        users=UserService(runtime),
-        reports=ReportService(runtime),
-        site=SiteSettingsService(runtime),
-        connectors=build_connectors(runtime, people, tickets),
-    )
+    async def close(self) -> None:
+        """Free the adapters' connections (GLPI's killSession, Zammad's last caller-log
+        events)."""
+        await self.helpdesk.close()
+        await self.directory.close()

@@ -85,7 +85,7 @@ class LoginThrottle:
             )
             if counted.rowcount:  # type: ignore[attr-defined]
                 # The row is locked by this transaction: this is the count our attempt made.
-                return int(session.scalar(select(Counter.attempts).where(Counter.key == key)))
+                return session.scalars(select(Counter.attempts).where(Counter.key == key)).one()
             restarted = session.execute(
                 update(Counter)
                 .where(Counter.key == key, Counter.expires_at <= now)

@@ -17,10 +17,10 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
+from atende.adapters import CHANNELS
 from atende.config import Settings
 from atende.db.models import AttendanceProtocol, Message, Person, Ticket
 from atende.domain.ticket_status import TicketStatus
-from atende.messaging import channel_names
 from atende.messaging.messenger import QUEUED, message_row
 from atende.messaging.port import MessageKind, OutgoingMessage
 from atende.texts import text
@@ -137,7 +137,7 @@ def _queue(
 ) -> Message:
     row = message_row(
         message,
-        channel=channel_names(settings)[0],  # shown until a channel of the chain takes it
+        channel=CHANNELS.selected(settings)[0],  # shown until a channel of the chain takes it
         status=QUEUED,
         attempts=0,
         now=now,

@@ -14,10 +14,11 @@ Only a person's newest code is alive: a check always reads the newest row, so is
 ends the earlier ones without touching them, and typing an old code counts as a wrong entry
 against the new one.
 
-:meth:`OneTimeCodes.send` gets a code to the caller's phone at once: through Twilio Verify when
-``ATENDE_TWILIO_VERIFY_SERVICE`` is set (Twilio makes the code up and later checks it; the row
-then counts sends and wrong entries only), else, or when Verify fails, as a message through the
-channel chain, whose first channel that answers carries it.
+:meth:`OneTimeCodes.send` gets a code to the caller's phone at once: through the code verifier
+when one is configured (a :class:`~atende.messaging.port.CodeVerifier` such as Twilio Verify
+makes the code up and later checks it; the row then counts sends and wrong entries only), else,
+or when the verifier fails, as a message through the channel chain, whose first channel that
+answers carries it.
 """
 
 from __future__ import annotations
@@ -41,14 +42,13 @@ from atende.domain.otp_policy import (
     generate_code,
     hash_code,
 )
-from atende.messaging import DeliveryError, Messenger, OutgoingMessage
-from atende.messaging.twilio import TwilioVerify
+from atende.messaging import CodeVerifier, DeliveryError, Messenger, OutgoingMessage
 from atende.services.errors import NotFound, ServiceError
+from atende.services.people import PersonView
 from atende.texts import DEFAULT_LANGUAGE, text
 
 log = logging.getLogger(__name__)
 
-TWILIO_VERIFY = "twilio-verify"
 OTP_TEMPLATE = "otp_message"
 
 
@@ -96,29 +96,30 @@ class OneTimeCodes:
         key: bytes,
         *,
         messenger: Messenger | None = None,
-        twilio_verify: TwilioVerify | None = None,
+        verifier: CodeVerifier | None = None,
         language: str = DEFAULT_LANGUAGE,
     ) -> None:
         self.sessions = sessions
         self._key = key
         self.messenger = messenger
-        self.twilio_verify = twilio_verify
+        self.verifier = verifier
         self.language = language
 
-    async def send(self, person: Person, call_id: int | None = None) -> None:
+    async def send(self, person: PersonView, call_id: int | None = None) -> None:
         """Issue a code for ``person`` and get it to their phone now.
 
         Raises TooManyCodes or NotFound (nothing sent), or DeliveryError when no channel took it.
         """
         phone = person.phone or ""
-        via = TWILIO_VERIFY if self.twilio_verify is not None else None
+        verifier = self.verifier
+        via = verifier.name if verifier is not None else None
         code = await asyncio.to_thread(self.issue, person.id, call_id, None, via)
-        if self.twilio_verify is not None:
+        if verifier is not None:
             try:
-                await self.twilio_verify.start(phone)
+                await verifier.start(phone)
                 return
             except DeliveryError as exc:
-                log.warning("Twilio Verify failed (%s): code sent through the chain instead", exc)
+                log.warning("%s failed (%s): code sent through the chain instead", via, exc)
                 await asyncio.to_thread(self._sent_by_us, person.id)
         if self.messenger is None:
             raise DeliveryError("no message channel to send one-time codes", retryable=False)
@@ -131,21 +132,22 @@ class OneTimeCodes:
         )
         await self.messenger.send_now(message, person_id=person.id)
 
-    async def check(self, person: Person, typed: str) -> VerifyResult:
-        """:meth:`verify` for a code :meth:`send` sent: Twilio checks the codes Verify sent."""
-        if self.twilio_verify is None:
+    async def check(self, person: PersonView, typed: str) -> VerifyResult:
+        """:meth:`verify` for a code :meth:`send` sent: the verifier checks the codes it sent."""
+        verifier = self.verifier
+        if verifier is None:
             return await asyncio.to_thread(self.verify, person.id, typed)
         now = _now(None)
         row = await asyncio.to_thread(self._newest_code, person.id)
-        if row is None or row.sent_via != TWILIO_VERIFY:
+        if row is None or row.sent_via != verifier.name:
             return await asyncio.to_thread(self.verify, person.id, typed)
         refusal = _refusal(row, now)
         if refusal is not None:
             return refusal
         try:
-            matched = bool(typed) and await self.twilio_verify.check(person.phone or "", typed)
+            matched = bool(typed) and await verifier.check(person.phone or "", typed)
         except DeliveryError as exc:
-            log.warning("one-time code %s: Twilio Verify cannot check it: %s", row.id, exc)
+            log.warning("one-time code %s: %s cannot check it: %s", row.id, verifier.name, exc)
             return VerifyResult(VerifyStatus.NONE)
         return await asyncio.to_thread(self._record_check, person.id, row.id, matched, now)
 
@@ -156,7 +158,7 @@ class OneTimeCodes:
     def _record_check(
         self, person_id: int, row_id: int, matched: bool, now: datetime
     ) -> VerifyResult:
-        """Record what Twilio Verify said of code ``row_id``, unless a newer one was sent."""
+        """Record what the verifier said of code ``row_id``, unless a newer one was sent."""
         with self.sessions.begin() as session:
             locked = _newest(session, person_id, lock=True)
             if locked is None or locked.id != row_id:
@@ -179,7 +181,7 @@ class OneTimeCodes:
         via: str | None = None,
     ) -> str:
         """A new code for ``person_id``, to be sent and never stored in clear; ``via`` names
-        the service that sends and checks it instead (Twilio Verify).
+        the verifier that sends and checks it instead (Twilio Verify).
 
         Older codes need no update: :meth:`verify` only ever reads the newest one.
         """

@@ -235,6 +235,25 @@ def _split_extensions(raw: str) -> list[str]:
     return [p for p in raw.replace(";", " ").split() if p]
 
 
+@dataclass(frozen=True)
+class PersonView:
+    """A person as services hand them to the engine, the API and the dashboard: plain values,
+    no ORM row (whose session is gone by the time the caller reads it)."""
+
+    id: int
+    code: str
+    name: str
+    phone: str | None = None
+    email: str | None = None
+    card_number: str | None = None
+
+    @classmethod
+    def of(cls, person: Person) -> PersonView:
+        return cls(
+            person.id, person.code, person.name, person.phone, person.email, person.card_number
+        )
+
+
 def sole_active_person(people: Iterable[Person]) -> Person | None:
     """The one active person among ``people``, or None when there is none or several (an
     extension, a phone or a card number that is shared cannot say who calls)."""

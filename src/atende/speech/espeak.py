@@ -19,7 +19,9 @@ import wave
 from collections.abc import Mapping
 from typing import ClassVar
 
-from atende.config import Settings
+from atende.adapters import SPEECH
+from atende.config import AdapterSettings, Settings
+from atende.registry import register
 from atende.speech.port import SpeechError, asterisk_wav
 
 ESPEAK_TIMEOUT = 30.0
@@ -36,10 +38,6 @@ class EspeakEngine:
         self.voice = voice
         self.executable = executable
         self._voice_known = False
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> EspeakEngine:
-        return cls(settings.espeak_voice)
 
     def synthesize(self, text: str) -> bytes:
         if not self._voice_known:
@@ -88,3 +86,12 @@ class EspeakEngine:
             detail = done.stderr.decode(errors="replace").strip()
             raise SpeechError(f"{self.executable} {arguments[0]} failed: {detail}")
         return done.stdout
+
+
+class EspeakSettings(AdapterSettings):
+    espeak_voice: str = "pt-br"
+
+
+@register(SPEECH, "espeak", EspeakSettings, system_packages=EspeakEngine.system_packages)
+def build(settings: Settings, own: EspeakSettings) -> EspeakEngine:
+    return EspeakEngine(own.espeak_voice)

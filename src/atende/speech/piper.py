@@ -10,12 +10,17 @@ is synthesized at a time per process.
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from atende.config import Settings, SettingsError
+from pydantic import field_validator
+
+from atende.adapters import SPEECH
+from atende.config import AdapterSettings, Settings, SettingsError
+from atende.registry import register
 from atende.speech.port import SAMPLE_RATE, SpeechError, asterisk_wav
 
 
@@ -45,11 +50,6 @@ class PiperEngine:
         self._loaded: Any = None
         self._lock = threading.Lock()
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> PiperEngine:
-        assert settings.piper_model is not None  # checked with the settings
-        return cls(settings.piper_model)
-
     def synthesize(self, text: str) -> bytes:
         numpy = self._numpy
         with self._lock:
@@ -65,3 +65,23 @@ class PiperEngine:
         resampled = self._soxr.resample(audio, chunks[0].sample_rate, SAMPLE_RATE)
         pcm = (numpy.clip(resampled, -1.0, 1.0) * 32767).astype("<i2").tobytes()
         return asterisk_wav(pcm, SAMPLE_RATE)
+
+
+class PiperSettings(AdapterSettings):
+    piper_model: Path  # a voice's .onnx file, its .onnx.json beside it
+
+    @field_validator("piper_model")
+    @classmethod
+    def _model(cls, value: Path) -> Path:
+        if not value.is_file():
+            raise ValueError("no such file")
+        if not Path(f"{value}.json").is_file():
+            raise ValueError(f"the voice's {value.name}.json must be beside it")
+        if importlib.util.find_spec("piper") is None:
+            raise ValueError("piper needs its packages: pip install 'atende[piper]'")
+        return value
+
+
+@register(SPEECH, "piper", PiperSettings)
+def build(settings: Settings, own: PiperSettings) -> PiperEngine:
+    return PiperEngine(own.piper_model)

@@ -11,13 +11,16 @@ botocore retries once at most: a call waiting for speech must hear the next engi
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoRegionError
+from pydantic import Field, field_validator
 
-from atende.config import Settings, SettingsError
+from atende.adapters import SPEECH
+from atende.config import AdapterSettings, Settings, SettingsError
+from atende.registry import register
 from atende.speech.port import SAMPLE_RATE, SpeechError, asterisk_wav
 
 
@@ -49,15 +52,6 @@ class PollyEngine:
                 "ATENDE_POLLY_REGION: no AWS region set (e.g. sa-east-1), nor AWS_DEFAULT_REGION"
             ) from None
 
-    @classmethod
-    def from_settings(cls, settings: Settings) -> PollyEngine:
-        return cls(
-            settings.polly_voice,
-            region=settings.polly_region,
-            endpoint_url=settings.polly_endpoint_url,
-            timeout=settings.speech_timeout,
-        )
-
     def synthesize(self, text: str) -> bytes:
         try:
             answer = self.client.synthesize_speech(
@@ -82,3 +76,29 @@ class PollyEngine:
         if not pcm:
             raise SpeechError("polly: empty audio")
         return asterisk_wav(pcm, SAMPLE_RATE)
+
+
+class PollySettings(AdapterSettings):
+    polly_voice: Literal["Camila", "Vitoria", "Thiago"] = "Camila"
+    polly_region: str | None = Field(None, validate_default=True)  # else the AWS chain's
+    polly_endpoint_url: str | None = None  # a stand-in's, in tests
+
+    @field_validator("polly_region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is None:
+            import botocore.session
+
+            if not botocore.session.get_session().get_config_variable("region"):
+                raise ValueError("needed by polly when the AWS chain has none (e.g. sa-east-1)")
+        return value
+
+
+@register(SPEECH, "polly", PollySettings)
+def build(settings: Settings, own: PollySettings) -> PollyEngine:
+    return PollyEngine(
+        own.polly_voice,
+        region=own.polly_region,
+        endpoint_url=own.polly_endpoint_url,
+        timeout=settings.speech_timeout,
+    )

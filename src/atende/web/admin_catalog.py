@@ -52,12 +52,13 @@ def _save(
 
     def change(catalog: CatalogService) -> None:
         if kind == "category":
-            get, move, update = catalog.category, catalog.move_category, catalog.update_category
+            if key and key != catalog.category(entry_id).key:
+                catalog.move_category(entry_id, key)
+            catalog.update_category(entry_id, key=None, name=name, prompt=prompt)
         else:
-            get, move, update = catalog.item, catalog.move_item, catalog.update_item
-        if key and key != get(entry_id).key:
-            move(entry_id, key)
-        update(entry_id, key=None, name=name, prompt=prompt)
+            if key and key != catalog.item(entry_id).key:
+                catalog.move_item(entry_id, key)
+            catalog.update_item(entry_id, key=None, name=name, prompt=prompt)
 
     return _apply(request, change)
 

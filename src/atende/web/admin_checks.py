@@ -10,9 +10,10 @@ from fastapi import APIRouter, Form, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
+from atende.bootstrap import build_audio_cache
 from atende.domain.identity import InvalidIdentifier, mask, normalize_phone
-from atende.messaging import DeliveryError, OutgoingMessage, messenger
-from atende.speech import SpeechError, audio_cache
+from atende.messaging import DeliveryError, OutgoingMessage
+from atende.speech import SpeechError
 from atende.texts import text as phone_text
 from atende.web.security import Admin, FormAdmin, services_of
 from atende.web.templating import render
@@ -39,8 +40,8 @@ def checks_page(request: Request, member: Admin) -> Response:
 async def send_test_code(
     request: Request, member: FormAdmin, to: Annotated[str, Form()] = ""
 ) -> Response:
-    runtime = services_of(request).runtime
-    language = runtime.settings.language
+    services = services_of(request)
+    language = services.runtime.settings.language
     address = to.strip()
     if "@" not in address:
         try:
@@ -52,7 +53,7 @@ async def send_test_code(
         to=address, text=phone_text("otp_message", language, code=code), kind="otp"
     )
     try:
-        result = await messenger(runtime.settings, runtime.sessions).send_now(message)
+        result = await services.messenger.send_now(message)
     except DeliveryError as exc:
         failed = web_text("check_message_failed", language, reason=str(exc))
         return _page(request, 502, error=failed, to=to)
@@ -69,7 +70,7 @@ async def speak(request: Request, member: FormAdmin, text: Annotated[str, Form()
     if not words:
         return _page(request)
     try:
-        audio = await run_in_threadpool(audio_cache(settings).get, words)
+        audio = await run_in_threadpool(build_audio_cache(settings).get, words)
     except SpeechError as exc:
         failed = web_text("check_speech_failed", settings.language, reason=str(exc))
         return _page(request, 502, error=failed, text=words)

@@ -19,7 +19,7 @@ from atende.db.models import Call, Item, Message, Person, Ticket
 from atende.domain.digits import is_digits, only_digits
 from atende.runtime import Runtime
 
-Q = TypeVar("Q", bound=Select[Any])
+Q = TypeVar("Q", bound=Select[*tuple[Any, ...]])
 
 PAGE = 100
 
@@ -66,7 +66,7 @@ class TicketQuery:
     channel: str = ""
     search: str = ""
 
-    def statement(self, runtime: Runtime) -> Select[tuple[Ticket]]:
+    def statement(self, runtime: Runtime) -> Select[Ticket]:
         query = (
             select(Ticket)
             .join(Person, Ticket.person_id == Person.id)

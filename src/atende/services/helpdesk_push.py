@@ -18,8 +18,9 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from atende.connectors.breaker import CircuitBreaker
@@ -58,7 +59,7 @@ def entry_of(person: Person) -> DirectoryEntry:
 
 def retry_delay(attempts: int) -> timedelta:
     """The wait before attempt ``attempts + 1``: 10 s, 20 s, 40 s... at most 15 min."""
-    return min(FIRST_RETRY * 2 ** max(attempts - 1, 0), MAX_RETRY)
+    return min(FIRST_RETRY * (1 << max(attempts - 1, 0)), MAX_RETRY)
 
 
 @dataclass(frozen=True)
@@ -204,4 +205,4 @@ class TicketPusher:
                 .where(ExternalTicket.state == FAILED)
                 .values(state=PENDING, next_attempt_at=self.clock(), error=None)
             )
-            return int(result.rowcount)
+            return int(cast("CursorResult[Any]", result).rowcount)  # an UPDATE's result

@@ -1,17 +1,14 @@
-"""What the phone flow, the API and the CLI ask of the connectors, in our own terms.
+"""Tickets and the external helpdesk, in our own terms: the push outbox, status read-through,
+and the helpdesk's caller log.
 
-- ``identify``: a person by code, card number, phone or extension. With an external directory
-  the answer is copied into our ``people`` table (tickets point at a local row; the directory
-  stays the source of truth and is asked again at every call). When the directory is down,
-  people who called before are still found in that copy.
 - ``status``: a ticket's status, read through from the external helpdesk at query time (within
   the ``ticket_status`` timeout, and not at all while its circuit breaker is open). What it
   says is mirrored into our ticket (a history entry by ``helpdesk:<kind>``) when our status
   rules allow the change, so the dashboard follows; when the helpdesk cannot answer, our own
   record, which holds the last status read, is the answer. Before the push links a ticket, our
   record is the only one and answers alone.
-- the push outbox (:mod:`atende.connectors.push`) and its background loop;
-- Zammad's caller log (CTI), told of every call when configured.
+- the push outbox (:mod:`atende.services.helpdesk_push`) and its background loop;
+- the helpdesk's caller log (Zammad's CTI), told of every call when configured.
 """
 
 from __future__ import annotations
@@ -25,24 +22,12 @@ from datetime import datetime
 from sqlalchemy import select
 
 from atende.connectors.breaker import CircuitBreaker
-from atende.connectors.ports import (
-    ConnectorError,
-    Directory,
-    DirectoryEntry,
-    ExternalRef,
-    ExternalStatus,
-    Helpdesk,
-    LookupField,
-    NotSupported,
-)
-from atende.connectors.push import TicketPusher, entry_of
-from atende.connectors.zammad import ZammadCallLog
-from atende.db.models import ExternalTicket, Person, Ticket
-from atende.domain.identity import mask
+from atende.connectors.ports import CallLog, ConnectorError, ExternalRef, ExternalStatus, Helpdesk
+from atende.db.models import ExternalTicket, Ticket
 from atende.domain.ticket_status import TicketStatus, can_change
 from atende.runtime import Runtime
-from atende.services.errors import Conflict, Invalid, NotFound, ServiceError
-from atende.services.people import PeopleService, PersonData, sole_active_person
+from atende.services.errors import ServiceError
+from atende.services.helpdesk_push import TicketPusher, entry_of
 from atende.services.tickets import TicketService
 
 log = logging.getLogger(__name__)
@@ -58,21 +43,17 @@ class StatusAnswer:
     readable: bool = True
 
 
-class Connectors:
+class HelpdeskSync:
     def __init__(
         self,
         runtime: Runtime,
-        people: PeopleService,
         tickets: TicketService,
-        directory: Directory | None,
         helpdesk: Helpdesk | None,
-        call_log: ZammadCallLog | None = None,
+        call_log: CallLog | None = None,
     ) -> None:
         settings = runtime.settings
         self.runtime = runtime
-        self.people = people
         self.tickets = tickets
-        self.directory = directory
         self.helpdesk = helpdesk
         self.call_log = call_log
         self.breaker = CircuitBreaker(
@@ -92,69 +73,8 @@ class Connectors:
         return self.runtime.clock()
 
     @property
-    def directory_kind(self) -> str:
-        return self.directory.name if self.directory is not None else "builtin"
-
-    @property
-    def helpdesk_kind(self) -> str:
+    def kind(self) -> str:
         return self.helpdesk.name if self.helpdesk is not None else "builtin"
-
-    # -- who is calling -------------------------------------------------------------------
-
-    async def identify(self, field: LookupField, value: str) -> Person | None:
-        """The active person ``field`` = ``value`` is, or None."""
-        if self.directory is not None:
-            try:
-                entry = await self.directory.find(field, value)
-            except NotSupported:
-                pass  # this directory cannot look people up by that field: ours can
-            except ConnectorError as exc:
-                log.warning("directory %s: %s; looking in the local copy", self.directory.name, exc)
-            else:
-                if entry is None:
-                    return None
-                return await asyncio.to_thread(self.copy_locally, entry)
-        return await asyncio.to_thread(self.local_person, field, value)
-
-    def local_person(self, field: LookupField, value: str) -> Person | None:
-        if field == "code":
-            try:
-                person = self.people.get(value)
-            except NotFound:
-                return None
-            return person if person.active else None
-        return sole_active_person(self.people.find(**{field: value}, active_only=True))
-
-    def copy_locally(self, entry: DirectoryEntry) -> Person | None:
-        """Create or refresh our copy of a directory's person (whose deactivation here wins)."""
-        full = PersonData(
-            code=entry.code,
-            name=entry.name,
-            phone=entry.phone or "",
-            email=entry.email or "",
-            card_number=entry.card_number or "",
-        )
-        for data in (full, PersonData(code=entry.code, name=entry.name)):
-            try:
-                person = self._upsert(data)
-            except (Invalid, Conflict) as exc:
-                # A phone we cannot parse, a card number another local person holds: keep
-                # the name, which the call needs, and say what was left out.
-                log.warning("directory person %s: %s", mask(entry.code), exc.message)
-                continue
-            return person if person.active else None
-        return None
-
-    def _upsert(self, data: PersonData) -> Person:
-        code = data.code or ""
-        try:
-            return self.people.update(code, data)
-        except NotFound:
-            pass
-        try:
-            return self.people.create(data)
-        except Conflict:  # created meanwhile by another call of the same person
-            return self.people.update(code, data)
 
     # -- tickets ----------------------------------------------------------------------------
 
@@ -198,16 +118,14 @@ class Connectors:
         if wanted is None or wanted == current:
             return current
         if not can_change(current, wanted):
-            log.info(
-                "%s says %s; %s stays %s", self.helpdesk_kind, wanted, ticket.protocol, current
-            )
+            log.info("%s says %s; %s stays %s", self.kind, wanted, ticket.protocol, current)
             return wanted
         try:
             self.tickets.change(
                 ticket.protocol,
-                actor=f"helpdesk:{self.helpdesk_kind}",
+                actor=f"helpdesk:{self.kind}",
                 status=wanted,
-                note=f"{self.helpdesk_kind}: {external.raw}",
+                note=f"{self.kind}: {external.raw}",
             )
         except ServiceError as exc:  # changed meanwhile by someone else: theirs stands
             log.info("status of %s not mirrored: %s", ticket.protocol, exc.message)
@@ -251,6 +169,5 @@ class Connectors:
         if self.call_log is not None:
             await self.call_log.idle()
             await self.call_log.close()
-        for adapter in (self.directory, self.helpdesk):
-            if adapter is not None:
-                await adapter.close()
+        if self.helpdesk is not None:
+            await self.helpdesk.close()

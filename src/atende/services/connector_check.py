@@ -13,11 +13,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
-from atende.connectors.gateway import Connectors
 from atende.connectors.ports import LOOKUP_FIELDS, ConnectorError, NotSupported
-from atende.connectors.push import FAILED, PENDING
 from atende.db.models import ExternalTicket
 from atende.domain.identity import mask
+from atende.services.directory import DirectoryService
+from atende.services.helpdesk_push import FAILED, PENDING
+from atende.services.helpdesk_sync import HelpdeskSync
 
 NOBODY = "0000000000"
 
@@ -28,17 +29,20 @@ class Finding:
     text: str
 
 
-async def check(connectors: Connectors, code: str | None = None) -> list[Finding]:
-    findings = await check_directory(connectors, code)
-    findings += await check_helpdesk(connectors)
-    await connectors.close()
-    return findings
+async def check(
+    directory: DirectoryService, helpdesk: HelpdeskSync, code: str | None = None
+) -> list[Finding]:
+    try:
+        return await check_directory(directory, code) + await check_helpdesk(helpdesk)
+    finally:
+        await directory.close()
+        await helpdesk.close()
 
 
-async def check_directory(connectors: Connectors, code: str | None) -> list[Finding]:
-    directory = connectors.directory
+async def check_directory(service: DirectoryService, code: str | None) -> list[Finding]:
+    directory = service.directory
     if directory is None:
-        people = await asyncio.to_thread(lambda: len(connectors.people.find()))
+        people = await asyncio.to_thread(lambda: len(service.people.find()))
         return [Finding(True, f"directory builtin: {people} people in atende's database")]
     findings = []
     for field in LOOKUP_FIELDS:
@@ -57,8 +61,8 @@ async def check_directory(connectors: Connectors, code: str | None) -> list[Find
     return findings
 
 
-async def check_helpdesk(connectors: Connectors) -> list[Finding]:
-    helpdesk = connectors.helpdesk
+async def check_helpdesk(service: HelpdeskSync) -> list[Finding]:
+    helpdesk = service.helpdesk
     if helpdesk is None:
         return [Finding(True, "helpdesk builtin: tickets stay in atende's database")]
     try:
@@ -70,15 +74,15 @@ async def check_helpdesk(connectors: Connectors) -> list[Finding]:
         findings.append(
             Finding(True, f"helpdesk {helpdesk.name}: cannot report status; callers are told so")
         )
-    pending, failed = await asyncio.to_thread(outbox_counts, connectors)
+    pending, failed = await asyncio.to_thread(outbox_counts, service)
     findings.append(
         Finding(failed == 0, f"outbox: {pending} tickets waiting to be pushed, {failed} refused")
     )
     return findings
 
 
-def outbox_counts(connectors: Connectors) -> tuple[int, int]:
-    with connectors.runtime.sessions() as session:
+def outbox_counts(service: HelpdeskSync) -> tuple[int, int]:
+    with service.runtime.sessions() as session:
         counts = dict(
             session.execute(
                 select(ExternalTicket.state, func.count()).group_by(ExternalTicket.state)
