@@ -87,6 +87,7 @@ class Settings(BaseSettings):
     holidays: str = "BR"
     extra_holidays: str = ""
     attendant_dest: str = "from-internal,200,1"
+    flow: str = Field("ti", pattern=r"^[a-z0-9][a-z0-9-]*$")  # what agi://HOST:4573/ura runs
 
     tts: str = "espeak"
     espeak_voice: str = "pt-br"

@@ -9,6 +9,7 @@ from atende.connectors.gateway import Connectors
 from atende.runtime import Runtime
 from atende.services.calls import CallService
 from atende.services.catalog import CatalogService
+from atende.services.flow_store import FlowStore
 from atende.services.people import PeopleService
 from atende.services.protocols import ProtocolService
 from atende.services.reports import ReportService
@@ -31,6 +32,7 @@ class Services:
     reports: ReportService
     site: SiteSettingsService
     connectors: Connectors
+    flows: FlowStore
 
 
 def build_services(runtime: Runtime) -> Services:
@@ -47,4 +49,5 @@ def build_services(runtime: Runtime) -> Services:
         reports=ReportService(runtime),
         site=SiteSettingsService(runtime),
         connectors=build_connectors(runtime, people, tickets),
+        flows=FlowStore(runtime),
     )
