@@ -207,6 +207,15 @@ class FlowStore:
             raise NotFound(f"no flow named {name!r}; there are: {', '.join(self.names())}", "name")
         return [_info(row, current=row is rows[-1]) for row in rows]
 
+    def version_info(self, name: str, version: int | None = None) -> FlowVersionInfo:
+        """One line of the history of ``name`` (default: its current version)."""
+        history = self.versions(name)
+        wanted = history[-1].version if version is None else version
+        found = next((info for info in history if info.version == wanted), None)
+        if found is None:
+            raise _no_version(name, wanted)
+        return found
+
     def summaries(self) -> list[FlowSummary]:
         """Every flow with its current version and the numbers routed to it, by name."""
         routes = self.routes()
@@ -244,7 +253,7 @@ class FlowStore:
             )
         if row is None:
             self.current_version(name)  # NotFound naming the flows there are
-            raise NotFound(f"flow {name!r} has no version {version}", field="version")
+            raise _no_version(name, version)
         return row
 
     def _parse(self, row: FlowVersion) -> PublishedFlow:
@@ -316,3 +325,7 @@ def _info(row: FlowVersion, current: bool) -> FlowVersionInfo:
         restored_from=row.restored_from,
         current=current,
     )
+
+
+def _no_version(name: str, version: int) -> NotFound:
+    return NotFound(f"flow {name!r} has no version {version}", field="version")
