@@ -58,7 +58,7 @@ def test_help_is_english_everywhere_without_typer_artifacts() -> None:
         ["user", "password"],
         ["connectors"],
         ["flows"],
-        *([["flows", command] for command in ("list", "show", "check", "publish", "restore")]),
+        *[["flows", command] for command in ("list", "show", "check", "publish", "restore")],
         ["flows", "route"],
         ["serve"],
         ["call"],
