@@ -14,6 +14,26 @@ from pathlib import Path
 
 import httpx
 
+README = Path(__file__).resolve().parent.parent / "README.md"
+ATENDE = f"{sys.executable} -m atende.cli"  # what the README's ``scripts/run`` stands for
+
+
+def readme_block(heading: str) -> str:
+    """The first ``sh`` block under ``heading`` in the README."""
+    section = README.read_text().split(f"\n{heading}\n", 1)[1]
+    return section.split("```sh\n", 1)[1].split("```", 1)[0]
+
+
+def run_shell(script: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", script],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        env={**os.environ, **env},
+        timeout=120,
+    )
+
 
 def run_atende(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(

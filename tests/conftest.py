@@ -122,6 +122,22 @@ def services(runtime: Runtime) -> Services:
 
 
 @pytest.fixture
+def cli_env(database_url: str, shared_engine: Engine, tmp_path: pathlib.Path) -> dict[str, str]:
+    """Environment for the ``atende`` command on the test database, from a fresh install."""
+    reset_database(shared_engine)
+    return {"ATENDE_DATABASE_URL": database_url, "ATENDE_DATA_DIR": str(tmp_path)}
+
+
+def services_on(cli_env: dict[str, str], engine: Engine) -> Services:
+    """Services on the database the ``atende`` command of ``cli_env`` uses."""
+    settings = Settings(
+        data_dir=pathlib.Path(cli_env["ATENDE_DATA_DIR"]),
+        database_url=cli_env["ATENDE_DATABASE_URL"],
+    )
+    return build_services(build_runtime(settings, engine=engine))
+
+
+@pytest.fixture
 def api(services: Services) -> Iterator[object]:
     """An httpx client with an admin token, against the app served on loopback."""
     from api_client import api_client

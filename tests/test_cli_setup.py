@@ -14,46 +14,11 @@ import pytest
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from atende.bootstrap import build_services
 from atende.cli import app
-from atende.config import Settings
-from atende.runtime import build_runtime
-from atende.services.bundle import Services
-from cli_runner import run_atende, running_atende
-from conftest import reset_database
+from cli_runner import ATENDE, readme_block, run_atende, run_shell, running_atende
+from conftest import services_on
 
-README = Path(__file__).resolve().parent.parent / "README.md"
-ATENDE = f"{sys.executable} -m atende.cli"
 PORTUGUESE_WORDS = re.compile(r"\b(de|da|para|com|chamados|ligação|senha|usuário)\b", re.I)
-
-
-@pytest.fixture
-def cli_env(database_url: str, shared_engine: Engine, tmp_path: Path) -> dict[str, str]:
-    reset_database(shared_engine)
-    return {"ATENDE_DATABASE_URL": database_url, "ATENDE_DATA_DIR": str(tmp_path)}
-
-
-def services_on(cli_env: dict[str, str], engine: Engine) -> Services:
-    settings = Settings(
-        data_dir=Path(cli_env["ATENDE_DATA_DIR"]), database_url=cli_env["ATENDE_DATABASE_URL"]
-    )
-    return build_services(build_runtime(settings, engine=engine))
-
-
-def readme_block(heading: str) -> str:
-    """The first ``sh`` block under ``heading`` in the README."""
-    section = README.read_text().split(f"\n{heading}\n", 1)[1]
-    return section.split("```sh\n", 1)[1].split("```", 1)[0]
-
-
-def run_shell(script: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        ["bash", "-euo", "pipefail", "-c", script],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        timeout=120,
-    )
 
 
 def test_readme_token_and_curl_examples_work_as_copied(tmp_path: Path) -> None:
@@ -92,6 +57,9 @@ def test_help_is_english_everywhere_without_typer_artifacts() -> None:
         ["user", "list"],
         ["user", "password"],
         ["connectors"],
+        ["flows"],
+        *[["flows", command] for command in ("list", "show", "check", "publish", "restore")],
+        ["flows", "route"],
         ["serve"],
         ["call"],
         ["asterisk-config"],

@@ -2,9 +2,11 @@
 
 ``atende asterisk-config`` prints it, filled with this installation's host, port and
 technician destination, ready to paste into ``extensions_custom.conf`` (FreePBX) or
-``extensions.conf`` (plain Asterisk). FastAGI has no authentication, so atende listens on
-loopback and refuses other addresses by default: :func:`listener_settings` says what to change
-when Asterisk is on another host.
+``extensions.conf`` (plain Asterisk). Without a flow name it sends calls to the path ``ura``,
+which runs the default flow (``ATENDE_FLOW``); with one, to that flow's own path and context, so
+the dialplans of several flows can be pasted side by side. FastAGI has no authentication, so
+atende listens on loopback and refuses other addresses by default: :func:`listener_settings`
+says what to change when Asterisk is on another host.
 """
 
 from __future__ import annotations
@@ -17,17 +19,18 @@ ASTERISK_ADDRESS = "ASTERISK_ADDRESS"
 """Stands for the address Asterisk connects from when ``--asterisk-address`` was not given."""
 
 TEMPLATE = """\
-; atende URA — paste into /etc/asterisk/extensions_custom.conf (FreePBX) or extensions.conf,
+; atende URA: {flow_note}
+; Paste into /etc/asterisk/extensions_custom.conf (FreePBX) or extensions.conf,
 ; then run: asterisk -rx "dialplan reload"
 ;
-; FreePBX: Admin > Custom Destinations > Add: Target "atende-ura,s,1", Description "URA atende";
+; FreePBX: Admin > Custom Destinations > Add: Target "{ura},s,1", Description "URA atende {path}";
 ; then point an Inbound Route, an IVR option or a Misc Application (extension {extension})
 ; at that Custom Destination.
-[atende-ura]
-exten => s,1,NoOp(atende URA)
+[{ura}]
+exten => s,1,NoOp(atende URA {path})
  same => n,Answer()
  same => n,Set(TIMEOUT(absolute)=1800)
- same => n,AGI(agi://{host}:{port}/ura)
+ same => n,AGI(agi://{host}:{port}/{path})
  ; To reach a technician the URA sends the call on to {context},{exten},{priority}
  ; (ATENDE_ATTENDANT_DEST) with ${{ATENDE_PROTOCOL}} set; it never comes back here then.
  ; Reaching this line means the URA ended without a hand-over.
@@ -35,7 +38,7 @@ exten => s,1,NoOp(atende URA)
 
 [atende-dial]
 ; Callers dial {extension} to reach the URA (include this context in your phones' context).
-exten => {extension},1,Goto(atende-ura,s,1)
+exten => {extension},1,Goto({ura},s,1)
 
 ; Example of a technicians' destination, if you have none yet: uncomment, name the context
 ; and extension in ATENDE_ATTENDANT_DEST (here {context},{exten},{priority}).
@@ -47,9 +50,19 @@ exten => {extension},1,Goto(atende-ura,s,1)
 """
 
 
-def dialplan(host: str, port: int, extension: str, settings: Settings) -> str:
+def dialplan(
+    host: str, port: int, extension: str, settings: Settings, flow: str | None = None
+) -> str:
+    """The dialplan for the flow ``flow`` (None: the default flow, through the path ``ura``)."""
     context, exten, priority = settings.attendant_destination
+    if flow is None:
+        path, note = "ura", f"the default flow, ATENDE_FLOW={settings.flow}"
+    else:
+        path, note = flow, f"flow {flow}"
     return TEMPLATE.format(
+        flow_note=note,
+        path=path,
+        ura=f"atende-{path}",
         host=host,
         port=port,
         extension=extension,

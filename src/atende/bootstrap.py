@@ -32,6 +32,7 @@ from atende.services.bundle import Services
 from atende.services.calls import CallService
 from atende.services.catalog import CatalogService
 from atende.services.directory import DirectoryService
+from atende.services.flow_store import FlowStore
 from atende.services.helpdesk_sync import HelpdeskSync
 from atende.services.otp import OneTimeCodes
 from atende.services.people import PeopleService
@@ -82,6 +83,7 @@ def build_services(runtime: Runtime) -> Services:
             verifier=build_verifier(settings),
             language=settings.language,
         ),
+        flows=FlowStore(runtime),
     )
 
 

@@ -1,4 +1,4 @@
-"""The ``atende`` command: run the service, manage the database, tokens, people and users.
+"""The ``atende`` command: run the service, manage the database, tokens, people, users, flows.
 
 Every command reads the same settings; a wrong setting ends the command with one line naming
 it and exit status 2, before anything starts. So does a missing system program that
@@ -13,6 +13,7 @@ team's dashboard show is Brazilian Portuguese (``texts.py``, ``web/texts.py``).
 from __future__ import annotations
 
 import asyncio
+import getpass
 import ipaddress
 import os
 from collections.abc import Iterator
@@ -44,11 +45,15 @@ token_app = typer.Typer(help="API tokens.", **PLAIN)
 people_app = typer.Typer(help="People (callers).", **PLAIN)
 user_app = typer.Typer(help="Dashboard users (the support team).", **PLAIN)
 connectors_app = typer.Typer(help="Directory and helpdesk connectors.", **PLAIN)
+flows_app = typer.Typer(
+    help="Call flows: check, publish, restore, show; route dialled numbers to them.", **PLAIN
+)
 app.add_typer(db_app, name="db")
 app.add_typer(token_app, name="token")
 app.add_typer(people_app, name="people")
 app.add_typer(connectors_app, name="connectors")
 app.add_typer(user_app, name="user")
+app.add_typer(flows_app, name="flows")
 
 console = Console(stderr=True)
 
@@ -279,6 +284,169 @@ def demo() -> None:
     console.print(f"{added} demo people added")
 
 
+FlowName = Annotated[str, typer.Argument(metavar="NAME", help="The flow's name, e.g. ti")]
+FlowFile = Annotated[Path, typer.Argument(metavar="FILE", exists=True, dir_okay=False)]
+VersionOption = Annotated[
+    int | None, typer.Option(metavar="N", help="A version (default: the current one)")
+]
+
+
+def cli_actor() -> str:
+    """Who publishes from this shell, for a flow's history: ``cli:<user>``."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (OSError, KeyError):  # no user name in this environment (a bare container)
+        return "cli:unknown"
+
+
+def checked_flow_text(file: Path) -> str:
+    """The text of a flow file that can be published; else every error on stdout, exit 1."""
+    from atende.flows.errors import FlowInvalid
+    from atende.services.flow_store import check_text
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise fail(f"{file}: not UTF-8 text") from None
+    try:
+        check_text(text, str(file))
+    except FlowInvalid as invalid:
+        print(invalid)
+        raise typer.Exit(1) from None
+    return text
+
+
+@flows_app.command("list")
+def flows_list() -> None:
+    """List the flows: current version, when and by whom it was published, routed numbers."""
+    services = open_services()
+    summaries = services.flows.summaries()
+    print_rows(
+        ("name", "version", "published", "by", "numbers"),
+        [
+            (
+                s.current.name,
+                str(s.current.version),
+                when(s.current.published_at),
+                s.current.published_by,
+                ",".join(s.routes) or "-",
+            )
+            for s in summaries
+        ],
+    )
+    default = services.runtime.settings.flow
+    console.print(f"the FastAGI path ura runs {default} (ATENDE_FLOW)", highlight=False)
+
+
+@flows_app.command("show")
+def flows_show(name: FlowName, version: VersionOption = None) -> None:
+    """Print a flow as an indented tree of what the caller hears and presses."""
+    from atende.flows.describe import describe
+
+    flows = open_services().flows
+    with service_errors():
+        published = flows.current(name) if version is None else flows.get(name, version)
+    console.print(
+        f"{published.name} version {published.version}, published"
+        f" {when(published.published_at)} by {published.published_by}",
+        highlight=False,
+        markup=False,
+    )
+    print(describe(published.flow), end="")
+
+
+@flows_app.command("check")
+def flows_check(file: FlowFile) -> None:
+    """Validate a flow file without publishing it: "ok", or every error and exit status 1."""
+    checked_flow_text(file)
+    print(f"{file}: ok")
+
+
+@flows_app.command("publish")
+def flows_publish(
+    file: FlowFile,
+    note: Annotated[str, typer.Option(metavar="TEXT", help="What changed, for the history")] = "",
+) -> None:
+    """Publish a flow file as the next version of the flow it names: new calls run it at once,
+    calls in progress finish on the version they started with."""
+    text = checked_flow_text(file)
+    flows = open_services().flows
+    with service_errors():
+        published = flows.publish(text, cli_actor(), note)
+    console.print(f"flow {published.name} version {published.version} published", highlight=False)
+
+
+@flows_app.command("versions")
+def flows_versions(name: FlowName) -> None:
+    """List every version of a flow, oldest first."""
+    flows = open_services().flows
+    with service_errors():
+        history = flows.versions(name)
+    print_rows(
+        ("version", "published", "by", "note", "current"),
+        [
+            (str(v.version), when(v.published_at), v.published_by, v.note, "*" if v.current else "")
+            for v in history
+        ],
+    )
+
+
+@flows_app.command("restore")
+def flows_restore(
+    name: FlowName,
+    version: Annotated[int, typer.Argument(metavar="VERSION", help="The version to bring back")],
+) -> None:
+    """Make an earlier version current again (published anew, as the next version)."""
+    flows = open_services().flows
+    with service_errors():
+        restored = flows.restore(name, version, cli_actor())
+    console.print(
+        f"flow {name} version {version} restored as version {restored.version}", highlight=False
+    )
+
+
+@flows_app.command("export")
+def flows_export(name: FlowName, version: VersionOption = None) -> None:
+    """Print a flow's YAML exactly as published, to edit and publish again."""
+    flows = open_services().flows
+    with service_errors():
+        text = flows.text(name, version)
+    print(text, end="" if text.endswith("\n") else "\n")
+
+
+@flows_app.command("schema")
+def flows_schema() -> None:
+    """Print the JSON Schema of a flow document, for editors that complete YAML."""
+    from atende.flows.schema import json_schema_text
+
+    print(json_schema_text(), end="")
+
+
+@flows_app.command("route")
+def flows_route(
+    number: Annotated[
+        str, typer.Argument(metavar="NUMBER", help="The dialled number (agi_dnid/agi_extension)")
+    ],
+    name: FlowName,
+) -> None:
+    """Send calls to a dialled number to a flow, whatever FastAGI path they come by."""
+    flows = open_services().flows
+    with service_errors():
+        flows.set_route(number, name)
+    console.print(f"calls to {number} run the flow {name}", highlight=False)
+
+
+@flows_app.command("unroute")
+def flows_unroute(
+    number: Annotated[str, typer.Argument(metavar="NUMBER", help="A routed dialled number")],
+) -> None:
+    """Stop routing a dialled number: its calls run the flow of their FastAGI path again."""
+    flows = open_services().flows
+    with service_errors():
+        flows.remove_route(number)
+    console.print(f"calls to {number} run the flow of their FastAGI path", highlight=False)
+
+
 def open_services_to_serve() -> Services:
     """Services for ``serve`` and ``agi``, once the programs the speech engines run are found:
     a missing one is named in one line with its package, not found by the first prompt."""
@@ -295,7 +463,15 @@ def open_services_to_serve() -> Services:
             f"{' and '.join(missing)} {'is' if one else 'are'} not installed; install"
             f" {'it' if one else 'them'} with: apt-get install {packages}"
         )
-    return open_services()
+    services = open_services()
+    problems = services.flows.check_current()
+    if problems:
+        raise fail(
+            "the call flows cannot run; publish a fixed version (atende flows publish) or"
+            " restore an earlier one (atende flows restore):\n"
+            + "\n".join(f"  {problem}" for problem in problems)
+        )
+    return services
 
 
 def first_run(runtime: Runtime, services: Services) -> None:
@@ -364,6 +540,10 @@ def asterisk_config(
         str | None,
         typer.Option(metavar="IP", help="Address Asterisk connects from, if not this host"),
     ] = None,
+    flow: Annotated[
+        str | None,
+        typer.Option(metavar="NAME", help="The flow its calls run (default: ATENDE_FLOW)"),
+    ] = None,
 ) -> None:
     """Print the dialplan to paste into Asterisk (and the FreePBX Custom Destination), and on
     stderr the FastAGI settings atende still needs for that Asterisk to get through."""
@@ -375,7 +555,10 @@ def asterisk_config(
         asterisk = ipaddress.ip_address(asterisk_address) if asterisk_address else None
     except ValueError:
         raise fail(f"--asterisk-address: not an IP address: {asterisk_address}") from None
-    print(dialplan(host, settings.agi_port, extension, settings))
+    if flow is not None:
+        with service_errors():
+            open_services().flows.current_version(flow)
+    print(dialplan(host, settings.agi_port, extension, settings, flow))
     needed = listener_settings(host, settings, asterisk)
     if not needed:
         return

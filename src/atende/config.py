@@ -125,6 +125,7 @@ class Settings(_FromEnvironment):
     holidays: str = "BR"
     extra_holidays: str = ""
     attendant_dest: str = "from-internal,200,1"
+    flow: str = Field("ti", pattern=r"^[a-z0-9][a-z0-9-]*$")  # what agi://HOST:4573/ura runs
 
     # Adapters, each picked by name from those registered (see atende.registry and each
     # adapter module's own settings model): speech engines and message channels as fallback

@@ -8,7 +8,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
 from atende import __version__
-from atende.api import calls, catalog, people, tickets
+from atende.api import calls, catalog, flows, people, tickets
 from atende.api.audio import audio_router
 from atende.api.docs import install_docs
 from atende.api.errors import install_error_handlers
@@ -21,7 +21,8 @@ from atende.web import install_dashboard
 
 DESCRIPTION = """
 REST API of **atende**: people who call, the service catalog the phone menus read, tickets with
-traceable protocol numbers, attendance protocols (ANS RN 623) and the record of every call.
+traceable protocol numbers, attendance protocols (ANS RN 623), the record of every call and the
+call flows callers go through.
 
 Authenticate with `Authorization: Bearer <token>` (create one with
 `atende token create --name NAME --scope admin`). Errors are always
@@ -47,7 +48,7 @@ def create_app(services: Services) -> FastAPI:
     app.add_middleware(SecurityHeadersMiddleware)
 
     v1 = APIRouter(prefix=API_PREFIX)
-    for module in (people, catalog, tickets, calls):
+    for module in (people, catalog, tickets, calls, flows):
         v1.include_router(module.router)
     app.include_router(v1)
     app.include_router(audio_router(cache_directory(services.runtime.settings)))

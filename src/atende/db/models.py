@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -128,6 +129,7 @@ class Item(Base):
 
 class Call(Base):
     __tablename__ = "calls"
+    __table_args__ = (Index("ix_calls_flow_name", "flow_name", "flow_version"),)
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     uniqueid: Mapped[str] = mapped_column(String(64), unique=True)
@@ -141,6 +143,9 @@ class Call(Base):
     survey_score: Mapped[int | None] = mapped_column(Integer)
     # The process serving the call (see services.call_owners); None for calls of older versions.
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("processes.id"), index=True)
+    # The flow and version the call ran (issue 11); None for calls of older versions.
+    flow_name: Mapped[str | None] = mapped_column(String(64))
+    flow_version: Mapped[int | None] = mapped_column(Integer)
 
     events: Mapped[list[CallEvent]] = relationship(
         back_populates="call", order_by="CallEvent.seq", lazy="selectin"
@@ -383,3 +388,37 @@ class LoginAttempts(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)
     attempts: Mapped[int] = mapped_column(Integer)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+# MariaDB's TEXT holds 64 KiB; a large flow with many texts may pass that.
+FlowText = Text().with_variant(mysql.MEDIUMTEXT(), "mysql", "mariadb")
+
+
+class FlowVersion(Base):
+    """One published version of a call flow: the YAML text exactly as published (issue 11).
+
+    Never changed nor deleted: a call records the (name, version) it ran. The current version
+    of a name is its highest; restoring an old one appends a copy (``restored_from``).
+    """
+
+    __tablename__ = "flow_versions"
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_flow_versions_name_version"),)
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(FlowText)
+    published_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published_by: Mapped[str] = mapped_column(String(120))  # cli:<user>, web:<member>, api:<token>
+    note: Mapped[str] = mapped_column(Text, default="")
+    restored_from: Mapped[int | None] = mapped_column(Integer)
+
+
+class FlowRoute(Base):
+    """A dialled number (``agi_dnid``/``agi_extension``) whose calls run the flow ``flow_name``."""
+
+    __tablename__ = "flow_routes"
+
+    number: Mapped[str] = mapped_column(String(64), primary_key=True)
+    flow_name: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -12,6 +12,7 @@ from atende.runtime import Runtime
 from atende.services.calls import CallService
 from atende.services.catalog import CatalogService
 from atende.services.directory import DirectoryService
+from atende.services.flow_store import FlowStore
 from atende.services.helpdesk_sync import HelpdeskSync
 from atende.services.otp import OneTimeCodes
 from atende.services.people import PeopleService
@@ -39,6 +40,7 @@ class Services:
     helpdesk: HelpdeskSync
     messenger: Messenger
     codes: OneTimeCodes
+    flows: FlowStore
 
     async def close(self) -> None:
         """Free the adapters' connections (GLPI's killSession, Zammad's last caller-log
