@@ -264,11 +264,21 @@ class FakeLog:
     scores: list[int] = field(default_factory=list)
     outcome: CallOutcome | None = None
 
-    async def start(self, uniqueid: str, caller_id: str | None, flow: str) -> int:
+    async def start(
+        self,
+        uniqueid: str,
+        caller_id: str | None,
+        channel: str | None,
+        flow: str,
+        version: int | None,
+    ) -> int:
         return 7
 
-    async def steps(self, call_id: int, events: Sequence[StepEvent]) -> None:
-        self.steps_seen.extend(events)
+    def step(self, call_id: int, event: StepEvent) -> None:
+        self.steps_seen.append(event)
+
+    async def flush(self, call_id: int) -> None:
+        pass
 
     async def identify(self, call_id: int, person: PersonView) -> None:
         self.identified.append(person.id)
