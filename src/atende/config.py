@@ -80,6 +80,8 @@ class Settings(BaseSettings):
     heartbeat_interval: float = Field(5.0, gt=0)
     owner_stale_after: float = Field(30.0, gt=0)
 
+    # The flow that answers agi://HOST:4573/ura (the path of every existing dialplan).
+    flow: str = Field("ti", pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=100)
     protocol_at_start: bool = False
     otp: Literal["always", "untrusted", "never"] = "untrusted"
     survey: bool = False

@@ -23,7 +23,7 @@ from typing import Any
 
 from atende.agi.errors import CallerGone
 from atende.domain.protocol_numbers import ProtocolScheme
-from atende.flows.call import FlowSpeech, RecordResult
+from atende.flows.call import Destination, FlowSpeech, RecordResult
 from atende.flows.engine import FlowEngine
 from atende.flows.nodes import IdentifyBy
 from atende.flows.ports import (
@@ -41,7 +41,6 @@ from atende.flows.ports import (
     TicketView,
 )
 from atende.flows.schema import Flow
-from atende.ivr.call import Destination
 
 NOW = datetime.fromisoformat("2026-03-10T10:30:00-03:00")  # a Tuesday, open hours
 SCHEME = ProtocolScheme()

@@ -11,6 +11,7 @@ from atende.services.calls import CallService
 from atende.services.catalog import CatalogService
 from atende.services.people import PeopleService
 from atende.services.protocols import ProtocolService
+from atende.services.recordings import RecordingService
 from atende.services.reports import ReportService
 from atende.services.site_settings import SiteSettingsService
 from atende.services.tickets import TicketService
@@ -31,6 +32,7 @@ class Services:
     reports: ReportService
     site: SiteSettingsService
     connectors: Connectors
+    recordings: RecordingService
 
 
 def build_services(runtime: Runtime) -> Services:
@@ -47,4 +49,5 @@ def build_services(runtime: Runtime) -> Services:
         reports=ReportService(runtime),
         site=SiteSettingsService(runtime),
         connectors=build_connectors(runtime, people, tickets),
+        recordings=RecordingService(runtime),
     )

@@ -17,7 +17,7 @@ from sqlalchemy.orm import lazyload
 from atende.db.models import AttendanceProtocol, Call, CallEvent, Person
 from atende.runtime import Runtime
 from atende.services.errors import Invalid, NotFound
-from atende.services.notifications import queue_attendance_protocol
+from atende.services.protocols import claim
 
 
 class Outcome(StrEnum):
@@ -149,10 +149,7 @@ class CallService:
                 .with_for_update()
             )
             for protocol in session.scalars(unclaimed):
-                protocol.person_id = person_id
-                queue_attendance_protocol(
-                    session, protocol, person, self.runtime.settings, self.runtime.clock()
-                )
+                claim(session, protocol, person, self.runtime)
 
     def survey(self, call_id: int, score: int) -> None:
         if not 1 <= score <= 5:

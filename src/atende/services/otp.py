@@ -27,6 +27,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
+from typing import Protocol
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -61,6 +62,16 @@ class TooManyCodes(ServiceError):
     def __init__(self, retry_at: datetime) -> None:
         super().__init__(f"too many codes sent in the last hour; try again after {retry_at}")
         self.retry_at = retry_at
+
+
+class CodeRecipient(Protocol):
+    """Whom a code goes to: a person's row, or the flow engine's view of one."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def phone(self) -> str | None: ...
 
 
 class VerifyStatus(Enum):
@@ -105,7 +116,7 @@ class OneTimeCodes:
         self.twilio_verify = twilio_verify
         self.language = language
 
-    async def send(self, person: Person, call_id: int | None = None) -> None:
+    async def send(self, person: CodeRecipient, call_id: int | None = None) -> None:
         """Issue a code for ``person`` and get it to their phone now.
 
         Raises TooManyCodes or NotFound (nothing sent), or DeliveryError when no channel took it.
@@ -131,7 +142,7 @@ class OneTimeCodes:
         )
         await self.messenger.send_now(message, person_id=person.id)
 
-    async def check(self, person: Person, typed: str) -> VerifyResult:
+    async def check(self, person: CodeRecipient, typed: str) -> VerifyResult:
         """:meth:`verify` for a code :meth:`send` sent: Twilio checks the codes Verify sent."""
         if self.twilio_verify is None:
             return await asyncio.to_thread(self.verify, person.id, typed)
