@@ -3,7 +3,8 @@
 A :class:`ScriptedCaller` answers each key-listening prompt by what it *says* (the text kept
 beside each audio file), the way a person reacts to what they hear: ``("abrir um chamado",
 "1")`` presses 1 when a prompt containing those words plays. Every prompt listens for keys
-(the engine judges them), so a prompt the script does not name is listened to without a key;
+(the engine judges them), so a prompt the script does not name (or a prompt where the script
+types several digits, meant for a question) is listened to without a key;
 a question (GET DATA) the script did not expect fails the test with the text heard. A
 recording (RECORD FILE) is heard as :data:`RECORDING`.
 """
@@ -66,7 +67,8 @@ class ScriptedCaller:
             self.unexpected.append(said)
             return HANGUP
         words, reply = self.steps[0]
-        if words.lower() not in said.lower():
+        typed = isinstance(reply, str) and (len(reply) > 1 or reply == "#")  # for a question
+        if words.lower() not in said.lower() or (typed and not asked):
             if not asked:
                 return None  # listened to, no key pressed
             self.unexpected.append(f"expected {words!r}, heard {said!r}")
