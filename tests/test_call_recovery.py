@@ -66,7 +66,7 @@ def test_steps_are_in_the_database_while_the_call_goes_on(make_services: MakeSer
                 place_call(server.port, caller, callerid="2001", uniqueid=uniqueid)
             )
             await listening.wait()
-            wanted = ["answered", "main_menu", "identified"]
+            wanted = ["greeting", "main_menu", "identify_to_open", "verify_code"]
             await asyncio.to_thread(
                 wait_for, lambda: steps_of(services, uniqueid) == wanted, "steps stored"
             )
@@ -75,7 +75,7 @@ def test_steps_are_in_the_database_while_the_call_goes_on(make_services: MakeSer
             await call
         return during
 
-    assert asyncio.run(scenario()) == ["answered", "main_menu", "identified"]
+    assert asyncio.run(scenario()) == ["greeting", "main_menu", "identify_to_open", "verify_code"]
     assert services.calls.get(uniqueid).outcome == "declined"
 
 
