@@ -177,7 +177,12 @@ def open_calls(engine: Engine) -> dict[str, tuple[str | None, str | None]]:
 
 
 def test_calls_of_a_killed_process_are_closed_by_its_next_start(tmp_path: Path) -> None:
-    env = {"ATENDE_NODE_NAME": "node-a", "ATENDE_OTP": "never", "ATENDE_OWNER_STALE_AFTER": "300"}
+    env = {
+        "ATENDE_NODE_NAME": "node-a",
+        "ATENDE_OTP": "never",
+        "ATENDE_OWNER_STALE_AFTER": "300",
+        "ATENDE_AUDIO_PERSONAL_TRANSCRIPTS": "true",  # the scripted caller hears the name
+    }
     engine = create_engine(f"sqlite:///{tmp_path / 'atende.db'}")
     with served_atende(tmp_path, **env) as first:
         asyncio.run(_calls_left_hanging(first.agi_port, engine))
@@ -190,8 +195,8 @@ def test_calls_of_a_killed_process_are_closed_by_its_next_start(tmp_path: Path) 
         wait_for(lambda: open_calls(engine)["stale-node"][0] is not None, "stale node's call")
         wait_for(lambda: open_calls(engine)["1795228819.72"][0] is not None, "own calls closed")
     calls = open_calls(engine)
-    assert calls["1795228819.71"] == ("interrupted", "confirm_name")
-    assert calls["1795228819.72"] == ("ticket_opened", "ticket_opened")
+    assert calls["1795228819.71"] == ("interrupted", "confirm_person")
+    assert calls["1795228819.72"] == ("ticket_opened", "read_ticket_protocol")
     assert calls["stale-node"] == ("interrupted", "main_menu")
     assert calls["live-node"] == (None, "main_menu")
     with engine.connect() as connection:
@@ -231,7 +236,7 @@ async def _calls_left_hanging(port: int, engine: Engine) -> None:
         )
         for uniqueid, caller in callers.items()
     ]
-    wanted = {"1795228819.71": "confirm_name", "1795228819.72": "ticket_opened"}
+    wanted = {"1795228819.71": "confirm_person", "1795228819.72": "read_ticket_protocol"}
 
     def stored() -> bool:
         current = open_calls(engine)
