@@ -186,9 +186,12 @@ def test_health_plan_card_to_transfer_with_the_channel_variables(
             select(AttendanceProtocol).where(AttendanceProtocol.number == number)
         )
         assert protocol is not None and protocol.reason == "reclamação"
-        [message] = session.scalars(select(Message).where(Message.kind == "protocol"))
-    when = re.search(r"registrado em (\d\d/\d\d/\d{4}), às (\d\d:\d\d)", message.text)
-    assert when is not None and number in message.text  # with the date and time
+        texts = list(session.scalars(select(Message.text).where(Message.kind == "protocol")))
+    # Identified: the protocol is theirs at once (atende's text); linked: the flow's, with the
+    # reason, date and time.
+    assert all(number in text for text in texts) and len(texts) == 2
+    when = re.search(r"reclamação foi registrado em (\d\d/\d\d/\d{4}), às (\d\d:\d\d)", texts[1])
+    assert when is not None
 
 
 def test_health_plan_out_of_hours_keeps_the_recorded_message(
