@@ -36,9 +36,9 @@ class AgiCall:
         self.cache = cache
         self.settings = settings
         env = channel.env
-        self.uniqueid = env.uniqueid
-        self.caller_id = env.callerid
-        self.channel_name = env.channel
+        self.uniqueid: str = env.uniqueid
+        self.caller_id: str | None = env.callerid
+        self.channel_name: str | None = env.channel
 
     async def _audio(self, parts: Sequence[str]) -> str:
         if len(parts) == 1 and parts[0]:
