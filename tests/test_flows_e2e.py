@@ -19,6 +19,8 @@ from sqlalchemy import select
 from atende.db.models import AttendanceProtocol, Message, Recording
 from atende.demo import load_demo_people
 from atende.services.bundle import Services
+from atende.services.tickets import NewTicket
+from e2e.site import TECHNICIAN, browser_like, dashboard
 from fakes.beneficiary import CLIENT_ID, CLIENT_SECRET, BeneficiaryState, beneficiary_app
 from fakes.http_fake import FakeServer
 from ura_harness import (
@@ -222,3 +224,28 @@ def test_health_plan_out_of_hours_keeps_the_recorded_message(
         assert (sound.getframerate(), sound.getnchannels(), sound.getsampwidth()) == (8000, 1, 2)
     assert path.parent == services.runtime.settings.data_dir.resolve() / "recordings"
     assert [v.id for v in services.recordings.of_call(call.id)] == [recording.id]
+
+
+def test_a_recorded_message_plays_to_signed_in_members_only(make_services: MakeServices) -> None:
+    services = with_demo(make_services)
+    ticket, _ = services.tickets.open(NewTicket(person_code="1001", item_id=1), "api:test")
+    call = services.calls.start("1795.90", "2001", None)
+    path = services.recordings.directory / "call-message"
+    services.recordings.prepare()
+    with wave.open(str(path) + ".wav", "wb") as sound:
+        sound.setnchannels(1)
+        sound.setsampwidth(2)
+        sound.setframerate(8000)
+        sound.writeframes(bytes(1600))
+    recording_id = services.recordings.attach(call.id, path, ticket.protocol)
+    with dashboard(services) as base_url:
+        with browser_like(base_url) as anonymous:
+            answer = anonymous.get(f"/recordings/{recording_id}")
+            assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
+        with browser_like(base_url, TECHNICIAN) as member:
+            page = member.get(f"/tickets/{ticket.protocol}").text
+            assert f'<audio controls preload="none" src="/recordings/{recording_id}">' in page
+            answer = member.get(f"/recordings/{recording_id}")
+            assert answer.status_code == 200 and answer.headers["content-type"] == "audio/wav"
+            assert answer.content.startswith(b"RIFF")
+            assert member.get("/recordings/999999").status_code == 404
