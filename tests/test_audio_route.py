@@ -122,7 +122,8 @@ def test_a_callers_name_cannot_be_found_from_its_words(
     services = make_services(otp="never", sounds_dir=sounds, audio_personal_transcripts=False)
     load_demo_people(services.people)
     played: list[str] = []
-    keys = iter(["1", HANGUP])  # open a ticket; hang up at "Você é Maria da Silva?"
+    # Nothing at the greeting, open a ticket, hang up at "Você é Maria da Silva?"
+    keys = iter([None, "1", HANGUP])
 
     async def caller(command: EmulatedCommand) -> CallerInput:
         if command.verb == "WAIT FOR DIGIT":
@@ -135,7 +136,7 @@ def test_a_callers_name_cannot_be_found_from_its_words(
             await place_call(server.port, caller, callerid="2001")  # type: ignore[arg-type]
 
     asyncio.run(call())
-    menu, confirm = (Path(name) for name in played)
+    _, menu, confirm = (Path(name) for name in played)
     assert menu.with_suffix(".txt").read_text(encoding="utf-8").startswith("Para abrir")
     assert not confirm.with_suffix(".txt").exists()  # the name is not written down
     assert not any("Maria" in path.read_text(encoding="utf-8") for path in sounds.glob("*.txt"))

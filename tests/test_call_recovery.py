@@ -66,7 +66,7 @@ def test_steps_are_in_the_database_while_the_call_goes_on(make_services: MakeSer
                 place_call(server.port, caller, callerid="2001", uniqueid=uniqueid)
             )
             await listening.wait()
-            wanted = ["answered", "main_menu", "identified"]
+            wanted = ["greeting", "main_menu", "identify_to_open", "verify_code"]
             await asyncio.to_thread(
                 wait_for, lambda: steps_of(services, uniqueid) == wanted, "steps stored"
             )
@@ -75,7 +75,7 @@ def test_steps_are_in_the_database_while_the_call_goes_on(make_services: MakeSer
             await call
         return during
 
-    assert asyncio.run(scenario()) == ["answered", "main_menu", "identified"]
+    assert asyncio.run(scenario()) == ["greeting", "main_menu", "identify_to_open", "verify_code"]
     assert services.calls.get(uniqueid).outcome == "declined"
 
 
@@ -195,8 +195,8 @@ def test_calls_of_a_killed_process_are_closed_by_its_next_start(tmp_path: Path) 
         wait_for(lambda: open_calls(engine)["stale-node"][0] is not None, "stale node's call")
         wait_for(lambda: open_calls(engine)["1795228819.72"][0] is not None, "own calls closed")
     calls = open_calls(engine)
-    assert calls["1795228819.71"] == ("interrupted", "confirm_name")
-    assert calls["1795228819.72"] == ("ticket_opened", "ticket_opened")
+    assert calls["1795228819.71"] == ("interrupted", "confirm_person")
+    assert calls["1795228819.72"] == ("ticket_opened", "read_ticket_protocol")
     assert calls["stale-node"] == ("interrupted", "main_menu")
     assert calls["live-node"] == (None, "main_menu")
     with engine.connect() as connection:
@@ -236,7 +236,7 @@ async def _calls_left_hanging(port: int, engine: Engine) -> None:
         )
         for uniqueid, caller in callers.items()
     ]
-    wanted = {"1795228819.71": "confirm_name", "1795228819.72": "ticket_opened"}
+    wanted = {"1795228819.71": "confirm_person", "1795228819.72": "read_ticket_protocol"}
 
     def stored() -> bool:
         current = open_calls(engine)

@@ -103,7 +103,7 @@ def test_a_call_gets_its_code_and_protocol_by_whatsapp(
     async def scenario() -> int:
         async with running_ura(services) as (server, deps):
             await place_call(server.port, caller)
-            return await deps.messenger.deliver_due()
+            return await deps.services.messenger.deliver_due()
 
     assert asyncio.run(scenario()) == 1
     assert caller.unexpected == [] and caller.steps == []
@@ -132,11 +132,11 @@ def test_whatsapp_going_down_mid_run_loses_nothing_and_twilio_carries_the_code(
             vendors.whatsapp_server.stop()
             await place_call(server.port, joao, uniqueid="1795228820.9")  # code by SMS at once
             vendors.twilio_server.stop()
-            sent = [await deps.messenger.deliver_due()]  # both down: the protocols wait
+            sent = [await deps.services.messenger.deliver_due()]  # both down: the protocols wait
             vendors.whatsapp_server.start()
-            later = deps.messenger.clock() + timedelta(minutes=1)
-            deps.messenger.clock = lambda: later
-            sent.append(await deps.messenger.deliver_due())
+            later = deps.services.messenger.clock() + timedelta(minutes=1)
+            deps.services.messenger.clock = lambda: later
+            sent.append(await deps.services.messenger.deliver_due())
             return sent
 
     assert asyncio.run(scenario()) == [0, 2]

@@ -16,9 +16,11 @@ from ura_harness import running_ura
 def test_softphone_opens_a_ticket_with_typed_keys(make_services: Callable[..., Services]) -> None:
     services = make_services(otp="never")
     load_demo_people(services.people)
-    typed = iter(["1", "1", "3", "1", ""])  # open, "sou eu", Impressoras, Instalar, no repeat
+    # Every prompt listens: nothing at the greeting, then open, "sou eu", Impressoras,
+    # Instalar, and nothing more (no repeat, no key at the goodbye).
+    typed = iter(["", "1", "1", "3", "1"])
     screen: list[str] = []
-    phone = Softphone(read_line=lambda prompt: next(typed), write=screen.append)
+    phone = Softphone(read_line=lambda prompt: next(typed, ""), write=screen.append)
 
     async def scenario() -> None:
         async with running_ura(services) as (server, _):

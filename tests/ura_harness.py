@@ -2,8 +2,11 @@
 
 A :class:`ScriptedCaller` answers each key-listening prompt by what it *says* (the text kept
 beside each audio file), the way a person reacts to what they hear: ``("abrir um chamado",
-"1")`` presses 1 when a prompt containing those words plays. A test fails with the text heard
-when the flow says something the script did not expect.
+"1")`` presses 1 when a prompt containing those words plays. Every prompt listens for keys
+(the engine judges them), so a prompt the script does not name (or a prompt where the script
+types several digits, meant for a question) is listened to without a key;
+a question (GET DATA) the script did not expect fails the test with the text heard. A
+recording (RECORD FILE) is heard as :data:`RECORDING`.
 """
 
 from __future__ import annotations
@@ -19,14 +22,16 @@ from pathlib import Path
 from atende.agi.emulator import HANGUP, AsteriskEmulator, CallerInput, EmulatedCommand
 from atende.agi.server import AgiServer
 from atende.bootstrap import build_audio_cache
-from atende.ivr.flow import FlowDeps
-from atende.ivr.wiring import build_agi_server, build_flow_deps
+from atende.ivr.wiring import PhoneDeps, build_agi_server, build_phone
 from atende.services.bundle import Services
 
 Reply = CallerInput | Callable[[], "asyncio.Future[str] | str"]
 
+RECORDING = "(gravação)"  # what a RECORD FILE "says" to a ScriptedCaller
+
 __all__ = [
     "HANGUP",
+    "RECORDING",
     "ScriptedCaller",
     "call_ura",
     "heard",
@@ -53,13 +58,19 @@ class ScriptedCaller:
     async def __call__(self, command: EmulatedCommand) -> CallerInput:
         if command.verb == "WAIT FOR DIGIT":
             return None
-        said = heard(command)
+        said = RECORDING if command.verb == "RECORD FILE" else heard(command)
         self.prompts.append(said)
+        asked = command.verb == "GET DATA"
         if not self.steps:
+            if not asked:
+                return None
             self.unexpected.append(said)
             return HANGUP
         words, reply = self.steps[0]
-        if words.lower() not in said.lower():
+        typed = isinstance(reply, str) and (len(reply) > 1 or reply == "#")  # for a question
+        if words.lower() not in said.lower() or (typed and not asked):
+            if not asked:
+                return None  # listened to, no key pressed
             self.unexpected.append(f"expected {words!r}, heard {said!r}")
             return HANGUP
         self.steps.pop(0)
@@ -85,8 +96,8 @@ async def read_code(outbox: Path, timeout: float = 5.0) -> str:
 
 
 @asynccontextmanager
-async def running_ura(services: Services) -> AsyncIterator[tuple[AgiServer, FlowDeps]]:
-    deps = build_flow_deps(services)
+async def running_ura(services: Services) -> AsyncIterator[tuple[AgiServer, PhoneDeps]]:
+    deps = build_phone(services)
     server = build_agi_server(deps, build_audio_cache(deps.settings))
     await server.start()
     try:

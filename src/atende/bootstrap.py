@@ -37,6 +37,7 @@ from atende.services.helpdesk_sync import HelpdeskSync
 from atende.services.otp import OneTimeCodes
 from atende.services.people import PeopleService
 from atende.services.protocols import ProtocolService
+from atende.services.recordings import RecordingService
 from atende.services.reports import ReportService
 from atende.services.secrets_store import server_secret
 from atende.services.site_settings import SiteSettingsService
@@ -84,6 +85,7 @@ def build_services(runtime: Runtime) -> Services:
             language=settings.language,
         ),
         flows=FlowStore(runtime),
+        recordings=RecordingService(runtime),
     )
 
 

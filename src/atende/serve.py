@@ -22,8 +22,7 @@ import uvicorn
 
 from atende.api.app import create_app
 from atende.bootstrap import build_audio_cache
-from atende.ivr.flow import FlowDeps
-from atende.ivr.wiring import build_agi_server, build_flow_deps, prompts_to_prerender
+from atende.ivr.wiring import PhoneDeps, build_agi_server, build_phone, prompts_to_prerender
 from atende.services.bundle import Services
 from atende.services.call_owners import CallOwners
 from atende.speech import AudioCache
@@ -47,13 +46,15 @@ async def _every(interval: float, name: str, work: Callable[[], Awaitable[object
         await asyncio.sleep(interval)
 
 
-def background_tasks(deps: FlowDeps, cache: AudioCache) -> list[asyncio.Task[None]]:
+def background_tasks(deps: PhoneDeps, cache: AudioCache) -> list[asyncio.Task[None]]:
     async def housekeeping() -> None:
-        await asyncio.to_thread(deps.codes.purge_expired)
+        await asyncio.to_thread(deps.services.codes.purge_expired)
         await asyncio.to_thread(cache.cleanup, AUDIO_MAX_AGE_DAYS)
 
     return [
-        asyncio.create_task(_every(DELIVERY_INTERVAL_S, "delivery", deps.messenger.deliver_due)),
+        asyncio.create_task(
+            _every(DELIVERY_INTERVAL_S, "delivery", deps.services.messenger.deliver_due)
+        ),
         asyncio.create_task(_every(HOUSEKEEPING_INTERVAL_S, "housekeeping", housekeeping)),
     ]
 
@@ -88,9 +89,9 @@ async def run(services: Services, *, http: bool = True, agi: bool = True) -> Non
     if agi:
         owner_id, heartbeat = await take_over_calls(services)
         tasks.append(heartbeat)
-    deps = build_flow_deps(services, owner_id)
+    deps = build_phone(services, owner_id)
     cache = build_audio_cache(settings)
-    prompts = prompts_to_prerender(deps)
+    prompts = await asyncio.to_thread(prompts_to_prerender, deps)
     await asyncio.to_thread(cache.prerender, prompts)
     log.info("%d prompts ready in %s", len(prompts), cache.directory)
     tasks += background_tasks(deps, cache)
@@ -101,10 +102,11 @@ async def run(services: Services, *, http: bool = True, agi: bool = True) -> Non
         if agi_server is not None:
             await agi_server.start()
             log.info(
-                "FastAGI on %s:%d: AGI(agi://HOST:%d/ura)",
+                "FastAGI on %s:%d: AGI(agi://HOST:%d/ura) runs flow %s, or /<flow name>",
                 settings.agi_host,
                 agi_server.port,
                 agi_server.port,
+                settings.flow,
             )
         if http:
             config = uvicorn.Config(

@@ -23,7 +23,7 @@ from typing import Any
 
 from atende.agi.errors import CallerGone
 from atende.domain.protocol_numbers import ProtocolScheme
-from atende.flows.call import FlowSpeech, RecordResult
+from atende.flows.call import Destination, FlowSpeech, RecordResult
 from atende.flows.engine import FlowEngine
 from atende.flows.nodes import IdentifyBy
 from atende.flows.ports import (
@@ -41,7 +41,6 @@ from atende.flows.ports import (
     TicketView,
 )
 from atende.flows.schema import Flow
-from atende.ivr.call import Destination
 
 NOW = datetime.fromisoformat("2026-03-10T10:30:00-03:00")  # a Tuesday, open hours
 SCHEME = ProtocolScheme()
@@ -264,11 +263,21 @@ class FakeLog:
     scores: list[int] = field(default_factory=list)
     outcome: CallOutcome | None = None
 
-    async def start(self, uniqueid: str, caller_id: str | None, flow: str) -> int:
+    async def start(
+        self,
+        uniqueid: str,
+        caller_id: str | None,
+        channel: str | None,
+        flow: str,
+        version: int | None,
+    ) -> int:
         return 7
 
-    async def steps(self, call_id: int, events: Sequence[StepEvent]) -> None:
-        self.steps_seen.extend(events)
+    def step(self, call_id: int, event: StepEvent) -> None:
+        self.steps_seen.append(event)
+
+    async def flush(self, call_id: int) -> None:
+        pass
 
     async def identify(self, call_id: int, person: PersonView) -> None:
         self.identified.append(person.id)

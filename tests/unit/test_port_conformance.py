@@ -1,7 +1,7 @@
 """The adapters fill their ports: typed assignments the type checker (``scripts/test`` runs
 mypy on this folder) refuses when a class stops matching its port, as ``AgiCall`` once did
-not match ``Call`` (a settable ``channel_name: str | None``) and ``HttpConnector`` did not
-match ``Helpdesk`` (a read-only ``reads_status``)."""
+not match the call interface (a settable ``channel_name: str | None``) and
+``HttpConnector`` did not match ``Helpdesk`` (a read-only ``reads_status``)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from atende.connectors.osticket import OsTicketHelpdesk
 from atende.connectors.ports import CallLog, Directory, Helpdesk
 from atende.connectors.sql import SqlDirectory
 from atende.connectors.zammad import ZammadCallLog, ZammadHelpdesk
-from atende.ivr.call import AgiCall, Call
+from atende.flows.call import FlowCall
+from atende.ivr.call import AgiCall
 from atende.messaging.port import CodeVerifier
 from atende.messaging.twilio import TwilioVerify
 
@@ -29,7 +30,7 @@ def fits(
     verify: TwilioVerify,
 ) -> None:
     """Never run: its assignments are what mypy checks."""
-    call: Call = agi
+    call: FlowCall = agi
     helpdesks: list[Helpdesk] = [http, glpi, zammad, osticket]
     directories: list[Directory] = [http, sql]
     call_log: CallLog = cti
@@ -39,5 +40,5 @@ def fits(
 
 def test_the_checked_assignments_cover_every_port() -> None:
     annotations = inspect.getsource(fits)
-    for port in ("Call", "Helpdesk", "Directory", "CallLog", "CodeVerifier"):
+    for port in ("FlowCall", "Helpdesk", "Directory", "CallLog", "CodeVerifier"):
         assert f"{port}]" in annotations or f": {port} =" in annotations

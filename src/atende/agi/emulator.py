@@ -21,6 +21,14 @@ DIGITS with escape digits, GET DATA, WAIT FOR DIGIT), or from ``on_prompt(comman
 may be a coroutine. An input is a key string ("1" for STREAM FILE/WAIT FOR DIGIT, "12345#" for
 GET DATA), ``None`` for no key, or ``HANGUP`` for a caller who hangs up during that command.
 ``on_play(name)`` is told of every file played, listening or not.
+
+Two habits of a real caller on a real Asterisk are modelled as the transcript measured them:
+a ``#`` typed after a fixed-length entry that GET DATA already ended at its last digit
+(``"123456#"`` for 6 digits) arrives during the next command (a listening STREAM FILE or WAIT
+FOR DIGIT gets ``result=35``, a non-listening one drops it) without the caller being asked;
+and RECORD FILE writes a real WAV (8 kHz mono 16-bit, a tone) where it was told to, then
+answers ``(timeout)`` for an input of None (the caller spoke, then silence), ``(dtmf)`` for
+an end key, ``(hangup)`` for HANGUP.
 """
 
 from __future__ import annotations
@@ -28,9 +36,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import math
+import struct
+import wave
 from collections import deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from atende.agi.protocol import ALLOWED_AFTER_HANGUP
@@ -51,6 +63,9 @@ UNKNOWN = "510 Invalid or unknown command"
 FULL_PLAY_ENDPOS = 16000  # 2 s at 8 kHz
 INTERRUPTED_ENDPOS = 8000
 HANGUP_NOTICE_DELAY = 0.04
+RECORDED_SECONDS = 1.5  # what a caller says in a RECORD FILE
+SAMPLE_RATE = 8000
+END_KEY = "#"
 _TRUE = {"yes", "true", "y", "t", "1", "on"}
 
 # verb -> (usage line, accepted argument counts after the verb)
@@ -59,6 +74,11 @@ _COMMANDS: dict[str, tuple[str, range]] = {
     "STREAM FILE": ("Usage: STREAM FILE <filename> <escape_digits> [<sample offset>]", range(2, 4)),
     "GET DATA": ("Usage: GET DATA <file to be streamed> [timeout] [max digits]", range(1, 4)),
     "WAIT FOR DIGIT": ("Usage: WAIT FOR DIGIT <timeout>", range(1, 2)),
+    "RECORD FILE": (
+        "Usage: RECORD FILE <filename> <format> <escape digits> <timeout> "
+        "[offset samples] [BEEP] [s=silence]",
+        range(4, 8),
+    ),
     "SAY DIGITS": ("Usage: SAY DIGITS <number> <escape digits>", range(2, 3)),
     "SET VARIABLE": ("Usage: SET VARIABLE <variablename> <value>", range(2, 3)),
     "GET VARIABLE": ("Usage: GET VARIABLE <variablename>", range(1, 2)),
@@ -198,6 +218,8 @@ class AsteriskEmulator:
         self._deferred_notice = False
         self._answered = 0
         self._timers: set[asyncio.Task[None]] = set()
+        self._late_end_key = False  # a "#" typed after GET DATA's last digit, not yet arrived
+        self.recordings: list[Path] = []
 
     # -- what the caller heard -----------------------------------------------------------
 
@@ -410,11 +432,20 @@ class AsteriskEmulator:
     async def _do_answer(self, command: EmulatedCommand) -> list[str]:
         return ["200 result=0"]
 
+    def _late_key(self, escape: str) -> str | None:
+        """The late ``#`` if it is due now: it reaches this command when it listens for it,
+        and is dropped by a command that does not."""
+        late, self._late_end_key = self._late_end_key, False
+        return END_KEY if late and END_KEY in escape else None
+
     async def _do_stream_file(self, command: EmulatedCommand) -> list[str]:
         name, escape = command.args[0], command.args[1]
         if name in self.missing_files:
             return ["200 result=-1 endpos=0"]
         self._play(name)
+        late = self._late_key(escape)
+        if late:
+            return [f"200 result={ord(late)} endpos=0"]
         key = await self._input(command) if escape else None
         if key is HANGUP:
             return self._hangup_reply(f"200 result=-1 endpos={INTERRUPTED_ENDPOS}")
@@ -425,18 +456,23 @@ class AsteriskEmulator:
     async def _do_get_data(self, command: EmulatedCommand) -> list[str]:
         self._play(command.args[0])
         max_digits = int(command.args[2]) if len(command.args) > 2 else 1024
+        if self._late_key(END_KEY):  # the "#" ends GET DATA as it arrives, with no digits
+            return ["200 result="]
         typed = await self._input(command)
         if typed is HANGUP:
             return self._hangup_reply("200 result=-1")
         if not isinstance(typed, str):
             return ["200 result= (timeout)"]
         digits, pound, _ = typed.partition("#")
+        if pound and len(digits) >= max_digits:
+            self._late_end_key = True  # GET DATA ended at the last digit; "#" comes later
         if pound or len(digits) >= max_digits:
             return [f"200 result={digits[:max_digits]}"]
         return [f"200 result={digits} (timeout)"]
 
     async def _do_wait_for_digit(self, command: EmulatedCommand) -> list[str]:
-        key = await self._input(command)
+        late = self._late_key(END_KEY)
+        key = late if late else await self._input(command)
         if key is HANGUP:
             return self._hangup_reply("200 result=-1")
         return [f"200 result={ord(key[0]) if isinstance(key, str) and key else 0}"]
@@ -444,12 +480,28 @@ class AsteriskEmulator:
     async def _do_say_digits(self, command: EmulatedCommand) -> list[str]:
         digits, escape = command.args
         self.played.append(("digits", digits))
-        key = await self._input(command) if escape else None
+        late = self._late_key(escape)
+        key = late if late else await self._input(command) if escape else None
         if key is HANGUP:
             return self._hangup_reply("200 result=-1")
         if isinstance(key, str) and key and key[0] in escape:
             return [f"200 result={ord(key[0])}"]
         return ["200 result=0"]
+
+    async def _do_record_file(self, command: EmulatedCommand) -> list[str]:
+        name, file_format, escape = command.args[:3]
+        late = self._late_key(escape)
+        said = late if late else await self._input(command)
+        samples = 0 if late else int(RECORDED_SECONDS * SAMPLE_RATE)
+        path = Path(f"{name}.{file_format}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _write_tone(path, samples)
+        self.recordings.append(path)
+        if said is HANGUP:
+            return self._hangup_reply(f"200 result=-1 (hangup) endpos={samples}")
+        if isinstance(said, str) and said and said[0] in escape:
+            return [f"200 result={ord(said[0])} (dtmf) endpos={samples}"]
+        return [f"200 result=0 (timeout) endpos={samples}"]
 
     async def _do_set_variable(self, command: EmulatedCommand) -> list[str]:
         name, value = command.args
@@ -520,3 +572,16 @@ class AsteriskEmulator:
     async def _do_database_del(self, command: EmulatedCommand) -> list[str]:
         found = self.database.pop((command.args[0], command.args[1]), None) is not None
         return [f"200 result={int(found)}"]
+
+
+def _write_tone(path: Path, samples: int) -> None:
+    """A 440 Hz tone of ``samples`` samples, as a caller's message: 8 kHz mono 16-bit WAV."""
+    frames = b"".join(
+        struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * n / SAMPLE_RATE)))
+        for n in range(samples)
+    )
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(SAMPLE_RATE)
+        out.writeframes(frames)

@@ -34,3 +34,11 @@ class AgiCommandError(AgiError):
 
 class PlaybackFailed(AgiError):
     """Asterisk could not play a file (missing, unreadable or a failed URL); the call goes on."""
+
+
+class UnknownScript(AgiError):
+    """A catch-all handler found nothing to run for the call's FastAGI path."""
+
+    def __init__(self, script: str) -> None:
+        super().__init__(f"no FastAGI script named {script!r}")
+        self.script = script

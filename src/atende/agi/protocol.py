@@ -54,6 +54,7 @@ ALLOWED_AFTER_HANGUP = (
 )
 # Commands whose replies carry keys typed or variable values: never logged in full.
 _SECRET_REPLIES = (
+    "RECORD FILE",
     "STREAM FILE",
     "GET DATA",
     "WAIT FOR DIGIT",
@@ -75,6 +76,16 @@ _COMMAND_ERRORS = ("510", "520")
 MAX_REPLY_LINES = 64
 MAX_REPLY_SIZE = 64 * 1024  # characters; Asterisk speaks ASCII, so about bytes
 _LOGGED_REPLY_CHARS = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """How RECORD FILE ended: ``dtmf`` (``key`` pressed), ``timeout`` (silence or the time
+    limit: Asterisk says the same for both), ``hangup``; ``samples`` recorded (8 kHz)."""
+
+    ended_by: str
+    key: str | None
+    samples: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,6 +298,39 @@ class AgiChannel:
             self._hung_up = True
             raise CallerGone("caller hung up")
         return reply.result, reply.data == "timeout"
+
+    async def record_file(
+        self,
+        path: str,
+        file_format: str,
+        escape_digits: str,
+        timeout_ms: int,
+        *,
+        beep: bool = False,
+        silence_s: int | None = None,
+    ) -> Recorded:
+        """Record the caller into ``path`` + ``.`` + ``file_format`` until a key of
+        ``escape_digits``, ``timeout_ms``, ``silence_s`` seconds of silence, or a hang-up.
+
+        Asterisk answers ``200 result=<key> (dtmf|timeout|hangup) endpos=<samples>``; a
+        hang-up is returned, not raised (what was said is kept), and marks the channel gone.
+        A file Asterisk cannot write (``result=-1 (writefile)``) is PlaybackFailed.
+        """
+        args: list[str | int] = [path, file_format, escape_digits, timeout_ms]
+        if beep:
+            args.append("BEEP")
+        if silence_s:
+            args.append(f"s={silence_s}")
+        wait = self.command_timeout + max(timeout_ms, 0) / 1000
+        reply = await self.command("RECORD FILE", *args, timeout=wait)
+        ended_by = reply.data or ""
+        if ended_by == "hangup" or (reply.result == "-1" and ended_by != "writefile"):
+            self._hung_up = True
+            return Recorded("hangup", None, reply.endpos or 0)
+        if reply.number < 0 or ended_by not in ("dtmf", "timeout"):
+            raise PlaybackFailed(f"Asterisk could not record to {path!r}: {ended_by}")
+        key = chr(reply.number) if ended_by == "dtmf" and reply.number > 0 else None
+        return Recorded(ended_by, key, reply.endpos or 0)
 
     async def wait_for_digit(self, timeout_ms: int) -> str | None:
         """Wait for one key; None when ``timeout_ms`` passes (-1 waits forever)."""

@@ -19,7 +19,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 
 from atende.agi.environment import mask_callerid, read_environment
-from atende.agi.errors import AgiError, AgiProtocolError, CallerGone
+from atende.agi.errors import AgiError, AgiProtocolError, CallerGone, UnknownScript
 from atende.agi.protocol import AgiChannel
 
 log = logging.getLogger(__name__)
@@ -59,6 +59,7 @@ class AgiServer:
         self._command_timeout = command_timeout
         self._environment_timeout = environment_timeout
         self._routes: dict[str, Handler] = {}
+        self._any: Handler | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._active = 0
         self._server: asyncio.Server | None = None
@@ -66,6 +67,11 @@ class AgiServer:
     def route(self, script: str, handler: Handler) -> None:
         """Serve ``agi://host:port/<script>`` with ``handler``."""
         self._routes[script.strip("/")] = handler
+
+    def route_any(self, handler: Handler) -> None:
+        """Serve every path no :meth:`route` names with ``handler``, which raises
+        :class:`UnknownScript` for a path it has nothing for."""
+        self._any = handler
 
     @property
     def active_calls(self) -> int:
@@ -147,14 +153,9 @@ class AgiServer:
 
     async def _dispatch(self, channel: AgiChannel) -> None:
         env = channel.env
-        handler = self._routes.get(env.network_script)
+        handler = self._routes.get(env.network_script, self._any)
         if handler is None:
-            log.warning(
-                "call %s asked for unknown FastAGI script %r", env.uniqueid, env.network_script
-            )
-            with contextlib.suppress(AgiError):
-                await channel.verbose(f"atende: no FastAGI script named {env.network_script}")
-            await self._hang_up_quietly(channel)
+            await self._refuse_unknown(channel)
             return
         if self._active >= self._max_calls:
             log.warning("call %s refused: %d calls already running", env.uniqueid, self._active)
@@ -170,6 +171,8 @@ class AgiServer:
         )
         try:
             await handler(channel)
+        except UnknownScript:
+            await self._refuse_unknown(channel)
         except CallerGone as exc:
             log.info("call %s ended: %s", env.uniqueid, exc)
         except AgiProtocolError as exc:
@@ -180,9 +183,19 @@ class AgiServer:
             )
             await self._hang_up_quietly(channel)
         else:
-            log.info("call %s: handler done, returning the call to the dialplan", env.uniqueid)
+            if channel.hung_up:
+                log.info("call %s ended: the caller hung up", env.uniqueid)
+            else:
+                log.info("call %s: handler done, returning the call to the dialplan", env.uniqueid)
         finally:
             self._active -= 1
+
+    async def _refuse_unknown(self, channel: AgiChannel) -> None:
+        env = channel.env
+        log.warning("call %s asked for unknown FastAGI script %r", env.uniqueid, env.network_script)
+        with contextlib.suppress(AgiError):
+            await channel.verbose(f"atende: no FastAGI script named {env.network_script}")
+        await self._hang_up_quietly(channel)
 
     async def _run_busy_hook(self, channel: AgiChannel) -> None:
         try:

@@ -422,3 +422,17 @@ class FlowRoute(Base):
     number: Mapped[str] = mapped_column(String(64), primary_key=True)
     flow_name: Mapped[str] = mapped_column(String(64))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Recording(Base):
+    """A caller's recorded message (a ``record_message`` node): the file under the data
+    directory, tied to its call and to the ticket or attendance protocol it is about."""
+
+    __tablename__ = "recordings"
+
+    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id"), index=True)
+    protocol: Mapped[str | None] = mapped_column(String(32), index=True)
+    file: Mapped[str] = mapped_column(String(200))  # its name in the recordings directory
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -32,15 +32,18 @@ class FlowEngine:
         ports: FlowPorts,
         call: FlowCall,
         settings: EngineSettings | None = None,
+        version: int | None = None,
     ) -> None:
         self.flow = flow
         self.ports = ports
         self.call = call
         self.settings = settings or EngineSettings()
+        self.version = version  # of the published flow; None for a flow file
 
     async def run(self) -> CallOutcome:
+        call = self.call
         call_id = await self.ports.log.start(
-            self.call.uniqueid, self.call.caller_id, self.flow.name
+            call.uniqueid, call.caller_id, call.channel_name, self.flow.name, self.version
         )
         hours = await self.ports.hours.current()
         run = Run(
@@ -65,6 +68,7 @@ class FlowEngine:
         finally:
             if run.ticket_opened:
                 outcome = "ticket_opened"
+            await run.settle()
             await run.flush()
             await self.ports.log.end(call_id, outcome)
         return outcome

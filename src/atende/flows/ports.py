@@ -181,13 +181,31 @@ class StepEvent:
 
 
 class CallLog(Protocol):
-    async def start(self, uniqueid: str, caller_id: str | None, flow: str) -> int:
-        """Record a new call; returns its id."""
+    async def start(
+        self,
+        uniqueid: str,
+        caller_id: str | None,
+        channel: str | None,
+        flow: str,
+        version: int | None,
+    ) -> int:
+        """Record a new call on ``channel`` running version ``version`` of ``flow`` (None: a
+        flow file, not a published version); returns its id."""
         ...
 
-    async def steps(self, call_id: int, events: Sequence[StepEvent]) -> None: ...
+    def step(self, call_id: int, event: StepEvent) -> None:
+        """Keep ``event``: it is stored within moments, whatever happens to the call (the
+        timeline of a call survives the process)."""
+        ...
 
-    async def identify(self, call_id: int, person: PersonView) -> None: ...
+    async def flush(self, call_id: int) -> None:
+        """Wait until every step of the call so far is stored."""
+        ...
+
+    async def identify(self, call_id: int, person: PersonView) -> None:
+        """The call is ``person``'s: protocols it issued before anyone was known become
+        theirs, and their messages are queued (RN 623)."""
+        ...
 
     async def survey(self, call_id: int, score: int) -> None: ...
 

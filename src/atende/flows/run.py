@@ -28,11 +28,14 @@ from atende.flows.ports import (
     ServiceItem,
     StepEvent,
 )
-from atende.flows.prompts import Prompt, Recording, TextKey, parts
+from atende.flows.prompts import Prompt, Recording, TextKey, parts, template_fields
 from atende.flows.schema import Flow
 from atende.speech.numbers import date_for_speech
+from atende.texts import PersonalText
 
 T = TypeVar("T")
+# Fields that hold a person's data: a text filled with one is spoken from a private file.
+PERSONAL_FIELDS = frozenset({"name", "person.name", "person.code", "caller_id"})
 N = TypeVar("N", bound=Node)
 Handler = Callable[["Run", Any], Awaitable[str]]
 
@@ -115,22 +118,35 @@ class Run:
     ticket_opened: bool = False
     last_miss: str = ""  # how the last choose() ended without a key: invalid or no_input
     variables: dict[str, str] = field(default_factory=dict)
-    _steps: list[StepEvent] = field(default_factory=list)
+    _background: set[asyncio.Task[None]] = field(default_factory=set)
 
     # -- steps --------------------------------------------------------------------------
 
     def step(self, **detail: str | int) -> None:
         """Record the current node as a step, with what happened (never digits typed)."""
-        self._steps.append(StepEvent(self.at, self.ports.clock(), detail))
+        self.ports.log.step(self.call_id, StepEvent(self.at, self.ports.clock(), detail))
 
     def event(self, name: str, **detail: str | int) -> None:
         """Record a step that is not a node (``hangup``, with the node it happened at)."""
-        self._steps.append(StepEvent(name, self.ports.clock(), {"node": self.at, **detail}))
+        event = StepEvent(name, self.ports.clock(), {"node": self.at, **detail})
+        self.ports.log.step(self.call_id, event)
 
     async def flush(self) -> None:
-        steps, self._steps = self._steps, []
-        if steps:
-            await self.ports.log.steps(self.call_id, steps)
+        """Wait until every step so far is stored."""
+        await self.ports.log.flush(self.call_id)
+
+    # -- work alongside the call --------------------------------------------------------
+
+    def alongside(self, work: Awaitable[None]) -> None:
+        """Run ``work`` while the call goes on; the call's end waits for it (see settle)."""
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def settle(self) -> None:
+        """Wait for the work started with :meth:`alongside` (it handles its own errors)."""
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
 
     # -- texts ----------------------------------------------------------------------------
 
@@ -159,8 +175,11 @@ class Run:
     def fill(
         self, template: str, own: Mapping[str, object] | None = None, *, spoken: bool = True
     ) -> str:
-        """``template`` with the flow fields and ``own`` filled (spoken: dates in words)."""
-        return _FORMATTER.vformat(template, (), {**self.fields(spoken=spoken), **(own or {})})
+        """``template`` with the flow fields and ``own`` filled (spoken: dates in words); a
+        :class:`PersonalText` when it holds a person's data, so its audio stays private."""
+        filled = _FORMATTER.vformat(template, (), {**self.fields(spoken=spoken), **(own or {})})
+        personal = not PERSONAL_FIELDS.isdisjoint(template_fields(template))
+        return PersonalText(filled) if personal else filled
 
     def speech(self, prompt: Prompt | None, **own: object) -> list[Sound]:
         """``prompt`` as parts for ``Call.play``: texts filled, recordings as they are."""

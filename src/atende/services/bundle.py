@@ -17,6 +17,7 @@ from atende.services.helpdesk_sync import HelpdeskSync
 from atende.services.otp import OneTimeCodes
 from atende.services.people import PeopleService
 from atende.services.protocols import ProtocolService
+from atende.services.recordings import RecordingService
 from atende.services.reports import ReportService
 from atende.services.site_settings import SiteSettingsService
 from atende.services.tickets import TicketService
@@ -41,6 +42,7 @@ class Services:
     messenger: Messenger
     codes: OneTimeCodes
     flows: FlowStore
+    recordings: RecordingService
 
     async def close(self) -> None:
         """Free the adapters' connections (GLPI's killSession, Zammad's last caller-log

@@ -17,7 +17,7 @@ from sqlalchemy.orm import lazyload
 from atende.db.models import AttendanceProtocol, Call, CallEvent, Person
 from atende.runtime import Runtime
 from atende.services.errors import Invalid, NotFound
-from atende.services.notifications import queue_attendance_protocol
+from atende.services.protocols import claim
 
 
 class Outcome(StrEnum):
@@ -56,10 +56,11 @@ class CallService:
         caller_id: str | None,
         channel: str | None,
         owner_id: int | None = None,
+        flow: tuple[str, int] | None = None,
     ) -> Call:
-        """Record a new call served by process ``owner_id``; a second start with the same
-        Asterisk unique id returns the first (Asterisk can run AGI() twice in one call), now
-        owned by whoever serves it."""
+        """Record a new call served by process ``owner_id`` running ``flow`` (name, version);
+        a second start with the same Asterisk unique id returns the first (Asterisk can run
+        AGI() twice in one call), now owned by whoever serves it."""
         with self.sessions.begin() as session:
             call = session.scalar(select(Call).where(Call.uniqueid == uniqueid))
             if call is None:
@@ -69,6 +70,8 @@ class CallService:
                     channel=channel,
                     started_at=self.runtime.clock(),
                     owner_id=owner_id,
+                    flow_name=flow[0] if flow else None,
+                    flow_version=flow[1] if flow else None,
                 )
                 session.add(call)
             elif call.ended_at is None:
@@ -149,10 +152,7 @@ class CallService:
                 .with_for_update()
             )
             for protocol in session.scalars(unclaimed):
-                protocol.person_id = person_id
-                queue_attendance_protocol(
-                    session, protocol, person, self.runtime.settings, self.runtime.clock()
-                )
+                claim(session, protocol, person, self.runtime)
 
     def survey(self, call_id: int, score: int) -> None:
         if not 1 <= score <= 5:

@@ -33,16 +33,27 @@ ATTENDANCE_PROTOCOL_TEMPLATE = "attendance_protocol_message"
 
 
 def person_message(
-    person: Person, kind: MessageKind, template: str, fields: dict[str, str], language: str
+    person: Person,
+    kind: MessageKind,
+    template: str,
+    fields: dict[str, str],
+    language: str,
+    wording: str | None = None,
 ) -> OutgoingMessage:
     """The text ``template`` filled with ``fields``, to ``person``'s phone, else their e-mail.
+    ``wording``, when given, is the text instead (a flow's own, with ``{protocol}`` still to
+    fill); ``template`` and ``fields`` stay for channels that send approved templates.
     Raises ValueError when the person has neither."""
     address = person.phone or person.email
     if not address:
         raise ValueError("the person has no phone and no e-mail address")
+    if wording is not None:
+        said = wording.replace("{protocol}", fields.get("protocol", ""))
+    else:
+        said = text(template, language, **fields)
     return OutgoingMessage(
         to=address,
-        text=text(template, language, **fields),
+        text=said,
         kind=kind,
         template=template,
         fields=fields,
@@ -83,15 +94,20 @@ def queue_status_change(
 
 
 def queue_ticket_protocol(
-    session: Session, ticket: Ticket, settings: Settings, now: datetime
+    session: Session,
+    ticket: Ticket,
+    settings: Settings,
+    now: datetime,
+    wording: str | None = None,
 ) -> Message | None:
-    """Add, in ``session``'s transaction, the message with a new ticket's protocol number.
+    """Add, in ``session``'s transaction, the message with a new ticket's protocol number
+    (``wording``: the flow's text, with ``{protocol}``; else atende's).
 
     Returns None when the requester has neither a phone nor an e-mail address.
     """
     fields = {"item": ticket.item.name, "protocol": ticket.protocol}
     return _queue_protocol(
-        session, TICKET_PROTOCOL_TEMPLATE, fields, ticket.person, settings, now, ticket.id
+        session, TICKET_PROTOCOL_TEMPLATE, fields, ticket.person, settings, now, ticket.id, wording
     )
 
 
@@ -101,12 +117,21 @@ def queue_attendance_protocol(
     person: Person,
     settings: Settings,
     now: datetime,
+    wording: str | None = None,
 ) -> Message | None:
     """Add, in ``session``'s transaction, the message with an attendance protocol (RN 623: the
-    beneficiary receives the protocol number). None when ``person`` has no address."""
+    beneficiary receives the protocol number; ``wording``: the flow's text, with
+    ``{protocol}``; else atende's). None when ``person`` has no address."""
     fields = {"protocol": protocol.number}
     return _queue_protocol(
-        session, ATTENDANCE_PROTOCOL_TEMPLATE, fields, person, settings, now, protocol.ticket_id
+        session,
+        ATTENDANCE_PROTOCOL_TEMPLATE,
+        fields,
+        person,
+        settings,
+        now,
+        protocol.ticket_id,
+        wording,
     )
 
 
@@ -118,9 +143,10 @@ def _queue_protocol(
     settings: Settings,
     now: datetime,
     ticket_id: int | None,
+    wording: str | None = None,
 ) -> Message | None:
     try:
-        message = person_message(person, "protocol", template, fields, settings.language)
+        message = person_message(person, "protocol", template, fields, settings.language, wording)
     except ValueError:
         log.info("person %s has no address for the protocol message", person.id)
         return None

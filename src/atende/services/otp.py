@@ -28,6 +28,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import Enum
+from typing import Protocol
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -44,7 +45,6 @@ from atende.domain.otp_policy import (
 )
 from atende.messaging import CodeVerifier, DeliveryError, Messenger, OutgoingMessage
 from atende.services.errors import NotFound, ServiceError
-from atende.services.people import PersonView
 from atende.texts import DEFAULT_LANGUAGE, text
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,16 @@ class TooManyCodes(ServiceError):
     def __init__(self, retry_at: datetime) -> None:
         super().__init__(f"too many codes sent in the last hour; try again after {retry_at}")
         self.retry_at = retry_at
+
+
+class CodeRecipient(Protocol):
+    """Whom a code goes to: a person's row, or the flow engine's view of one."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def phone(self) -> str | None: ...
 
 
 class VerifyStatus(Enum):
@@ -105,7 +115,7 @@ class OneTimeCodes:
         self.verifier = verifier
         self.language = language
 
-    async def send(self, person: PersonView, call_id: int | None = None) -> None:
+    async def send(self, person: CodeRecipient, call_id: int | None = None) -> None:
         """Issue a code for ``person`` and get it to their phone now.
 
         Raises TooManyCodes or NotFound (nothing sent), or DeliveryError when no channel took it.
@@ -132,7 +142,7 @@ class OneTimeCodes:
         )
         await self.messenger.send_now(message, person_id=person.id)
 
-    async def check(self, person: PersonView, typed: str) -> VerifyResult:
+    async def check(self, person: CodeRecipient, typed: str) -> VerifyResult:
         """:meth:`verify` for a code :meth:`send` sent: the verifier checks the codes it sent."""
         verifier = self.verifier
         if verifier is None:

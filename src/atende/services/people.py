@@ -160,11 +160,14 @@ class PeopleService:
         card_number: str | None = None,
         phone: str | None = None,
         extension: str | None = None,
+        cpf: str | None = None,
         active_only: bool = False,
     ) -> list[Person]:
         query = select(Person).order_by(Person.id)
         if card_number:
             query = query.where(Person.card_number == card_number)
+        if cpf:
+            query = query.where(Person.cpf == cpf)
         if phone:
             try:
                 query = query.where(Person.phone == normalize_phone(phone))

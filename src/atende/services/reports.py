@@ -169,7 +169,13 @@ class ReportService:
         for call in self._calls(period, events=True):
             if call.survey_score is not None:
                 counts[str(call.survey_score)] += 1
-            elif any(event.step == "survey" for event in call.events):
+            elif any(_survey_unanswered(event.step, event.detail) for event in call.events):
                 counts[NO_ANSWER] += 1
         labels = [NO_ANSWER, *(str(score) for score in SURVEY_SCORES)]
         return shares([(label, counts.get(label, 0)) for label in labels])
+
+
+def _survey_unanswered(step: str, detail: dict[str, object]) -> bool:
+    """A step of a survey left without a score: a ``survey`` node's ``no_answer`` (steps are
+    node ids), or the ``survey`` step of calls recorded before flows."""
+    return step == "survey" or detail.get("result") == "no_answer"

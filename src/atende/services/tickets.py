@@ -43,6 +43,7 @@ class NewTicket:
     # Queue the protocol message to the requester in the ticket's own transaction (the phone:
     # whatever happens to the call after the ticket exists, the number reaches the person).
     send_protocol: bool = False
+    protocol_message: str | None = None  # its text (with ``{protocol}``), else atende's
 
 
 @dataclass
@@ -128,7 +129,7 @@ class TicketService:
         for hook in self.after_insert:
             hook(session, ticket)
         if new.send_protocol:
-            queue_ticket_protocol(session, ticket, self.runtime.settings, now)
+            queue_ticket_protocol(session, ticket, self.runtime.settings, now, new.protocol_message)
         return ticket
 
     def _by_key(self, key: str) -> Ticket | None:

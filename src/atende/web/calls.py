@@ -1,14 +1,16 @@
 """Every phone call: who called, who they were, how it ended, how long it took, and its steps
-(which menu, which key, where it ended), read from the record the phone flow keeps."""
+(which node of the flow, which key, where it ended), read from the record the phone flow keeps;
+and the callers' recorded messages, played to signed-in members only."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from starlette.responses import Response
+from starlette.responses import FileResponse, Response
 
 from atende.db.models import Call
 from atende.services.calls import Outcome
-from atende.web.queries import CallQuery, call_with_tickets, parse_day
+from atende.services.errors import NotFound
+from atende.web.queries import CallQuery, call_with_tickets, parse_day, parse_id
 from atende.web.security import Member, services_of
 from atende.web.templating import not_found, render
 
@@ -53,8 +55,30 @@ def call_page(request: Request, uniqueid: str, member: Member) -> Response:
         call, person, tickets = call_with_tickets(services_of(request).runtime, uniqueid)
     except LookupError:
         return not_found(request)
+    recordings = services_of(request).recordings.of_call(call.id)
     return render(
         request,
         "call.html",
-        {"call": call, "person": person, "tickets": tickets, "duration": duration(call)},
+        {
+            "call": call,
+            "person": person,
+            "tickets": tickets,
+            "duration": duration(call),
+            "recordings": recordings,
+        },
+    )
+
+
+@router.get("/recordings/{recording_id}")
+def recording(request: Request, recording_id: str, member: Member) -> Response:
+    """A caller's message as WAV, for the page's audio player; never cached by others."""
+    number = parse_id(recording_id)
+    try:
+        path = services_of(request).recordings.file(number) if number else None
+    except NotFound:
+        path = None
+    if path is None:
+        return not_found(request)
+    return FileResponse(
+        path, media_type="audio/wav", headers={"Cache-Control": "private, no-store"}
     )

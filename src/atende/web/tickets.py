@@ -88,6 +88,7 @@ def _ticket_page(request: Request, protocol: str, error: str = "", status: int =
             "members": [user for user in services.users.list() if user.active],
             "messages": ticket_messages(services.runtime, ticket.id),
             "call": ticket_call(services.runtime, ticket.call_id),
+            "recordings": services.recordings.of_ticket(ticket),
             "error": error,
         },
         status,

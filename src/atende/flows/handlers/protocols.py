@@ -2,14 +2,21 @@
 
 The protocol message is the service's to queue, in the transaction that issues or links the
 number (RN 623: the beneficiary receives it), so a caller who hangs up during the read-back
-still gets it; the engine never sends it after speaking.
+still gets it; the engine never sends it after speaking. A protocol issued before the caller
+is known (at the start, in health-plan mode) is tied to them by the caller's phone while the
+greeting plays, when the directory knows that phone: its message then goes even if they hang
+up before saying who they are (the call log's ``identify`` claims the call's protocols).
 """
 
 from __future__ import annotations
 
+import logging
+
 from atende.flows.nodes import IssueProtocol, ReadProtocol
 from atende.flows.run import Run, handles
 from atende.speech.numbers import digit_parts
+
+log = logging.getLogger(__name__)
 
 
 @handles(IssueProtocol)
@@ -25,7 +32,19 @@ async def issue_protocol(run: Run, node: IssueProtocol) -> str:
     else:
         run.protocol = await run.waiting(protocols.issue(run.call_id, run.person, reason, message))
         run.step(result="issued")
+        if run.person is None and run.call.caller_id:
+            run.alongside(_claim_by_caller_phone(run, run.call.caller_id))
     return node.next
+
+
+async def _claim_by_caller_phone(run: Run, caller_id: str) -> None:
+    try:
+        person = await run.ports.directory.find("caller_phone", caller_id)
+        if person is not None:
+            await run.ports.log.identify(run.call_id, person)
+    except Exception as exc:  # the call goes on; the protocol is linked at identification
+        # The type only: an error's text may hold the number.
+        log.warning("call %s: caller id lookup failed: %s", run.call_id, type(exc).__name__)
 
 
 @handles(ReadProtocol)

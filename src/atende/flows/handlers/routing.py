@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from atende.flows.call import Destination
 from atende.flows.nodes import Goto, HangUp, Hours, Set, Transfer
 from atende.flows.run import Ends, Run, handles
-from atende.ivr.call import Destination
 
 
 @handles(Hours)

@@ -1,0 +1,270 @@
+"""Today's services behind the flow engine's ports (``atende.flows.ports``).
+
+The engine knows small ports and plain values; the services speak ORM rows, blocking
+SQLAlchemy sessions and their own names for things. This module is the one place that
+translates, so the engine stays testable with fakes and the services stay the engine's
+only way to the data. Every blocking service call runs in a worker thread
+(``asyncio.to_thread``): one slow database call never stalls the other calls of the process.
+It lives with the phone's composition (``atende.ivr.wiring``), which builds it once per
+process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from atende.connectors.ports import LookupField
+from atende.db.models import Category, Person
+from atende.domain.identity import InvalidIdentifier, normalize_cpf
+from atende.flows.nodes import IdentifyBy
+from atende.flows.ports import (
+    CallOutcome,
+    CodeCheck,
+    CodeStatus,
+    NewTicket,
+    OpeningHours,
+    PersonView,
+    ServiceCategory,
+    ServiceItem,
+    StepEvent,
+    TicketStatusView,
+    TicketView,
+)
+from atende.ivr.steps import StepWriter
+from atende.messaging import DeliveryError
+from atende.services import tickets as ticket_service
+from atende.services.bundle import Services
+from atende.services.calls import StepRecord
+from atende.services.errors import ServiceError
+from atende.services.otp import OneTimeCodes, VerifyStatus
+from atende.services.people import PersonView as DirectoryPerson
+from atende.services.people import sole_active_person
+from atende.services.recordings import RecordingService
+
+log = logging.getLogger(__name__)
+
+TICKET_ACTOR = "ura"
+# The engine's ways of naming a caller, as the directory (and our people table) knows them.
+LOOKUP: dict[IdentifyBy, LookupField] = {
+    "extension": "extension",
+    "caller_phone": "phone",
+    "code": "code",
+    "card": "card_number",
+}
+
+
+def person_view(person: Person | DirectoryPerson) -> PersonView:
+    return PersonView(person.id, person.code, person.name, person.phone, person.email)
+
+
+@dataclass
+class ServiceDirectory:
+    """The directory port: the configured directory (external or ours) through the
+    directory service, which keeps a local copy; CPF, which no external directory looks up yet, is
+    looked up in atende's people."""
+
+    services: Services
+
+    async def find(self, by: IdentifyBy, value: str) -> PersonView | None:
+        person: Person | DirectoryPerson | None
+        if by == "cpf":
+            person = await asyncio.to_thread(self._by_cpf, value)
+        else:
+            person = await self.services.directory.identify(LOOKUP[by], value)
+        return person_view(person) if person is not None else None
+
+    def _by_cpf(self, value: str) -> Person | None:
+        try:
+            cpf = normalize_cpf(value)
+        except InvalidIdentifier:
+            return None
+        return sole_active_person(self.services.people.find(cpf=cpf, active_only=True))
+
+
+@dataclass
+class ServiceCodes:
+    """The one-time code port: ``services.otp`` (ours, or Twilio Verify)."""
+
+    codes: OneTimeCodes
+
+    async def send(self, person: PersonView, call_id: int) -> bool:
+        try:
+            await self.codes.send(person, call_id)
+        except (ServiceError, DeliveryError) as exc:
+            log.warning("one-time code not sent for call %s: %s", call_id, type(exc).__name__)
+            return False
+        return True
+
+    async def check(self, person: PersonView, typed: str) -> CodeCheck:
+        result = await self.codes.check(person, typed)
+        status = {
+            VerifyStatus.OK: CodeStatus.OK,
+            VerifyStatus.WRONG: CodeStatus.WRONG,
+            VerifyStatus.LOCKED: CodeStatus.LOCKED,
+            VerifyStatus.EXPIRED: CodeStatus.EXPIRED,
+            VerifyStatus.NONE: CodeStatus.UNAVAILABLE,
+        }[result.status]
+        return CodeCheck(status, result.attempts_left)
+
+
+def _category(category: Category) -> ServiceCategory:
+    items = tuple(ServiceItem(i.id, i.key, i.prompt, i.name) for i in category.items)
+    return ServiceCategory(category.key, category.prompt, category.name, items)
+
+
+@dataclass
+class ServiceCatalog:
+    services: Services
+
+    async def tree(self) -> Sequence[ServiceCategory]:
+        return [_category(c) for c in await asyncio.to_thread(self.services.catalog.tree)]
+
+
+@dataclass
+class ServiceTickets:
+    """Tickets through ``services.tickets`` (the protocol message queued with the ticket),
+    pushed to the external helpdesk off the call; status read through the helpdesk sync."""
+
+    services: Services
+
+    async def open(self, new: NewTicket) -> TicketView:
+        request = ticket_service.NewTicket(
+            person_code=new.person.code,
+            item_id=new.item.id,
+            description=new.description,
+            channel="phone",
+            call_id=new.call_id,
+            idempotency_key=new.idempotency_key,
+            send_protocol=new.message is not None,
+            protocol_message=new.message,
+        )
+        ticket, _ = await asyncio.to_thread(self.services.tickets.open, request, TICKET_ACTOR)
+        self.services.helpdesk.push_soon()  # to the external helpdesk, if any
+        return TicketView(ticket.id, ticket.protocol, ticket.item.name)
+
+    async def status(self, person: PersonView, protocol: str) -> TicketStatusView | None:
+        tickets = self.services.tickets
+        ticket = await asyncio.to_thread(tickets.find_for_person, protocol, person.code)
+        if ticket is None:
+            return None
+        answer = await self.services.helpdesk.status(ticket)
+        return TicketStatusView(
+            item_name=ticket.item.name,
+            opened=ticket.created_at.astimezone(self.services.runtime.zone).date(),
+            status=answer.status if answer.readable else None,
+            external_number=answer.external_number,
+        )
+
+
+@dataclass
+class ServiceProtocols:
+    services: Services
+
+    async def issue(
+        self, call_id: int, person: PersonView | None, reason: str | None, message: str | None
+    ) -> str:
+        protocol = await asyncio.to_thread(
+            self.services.protocols.issue,
+            person_code=person.code if person else None,
+            reason=reason or "",
+            channel="phone",
+            call_id=call_id,
+            message=message,
+        )
+        return protocol.number
+
+    async def link(
+        self, number: str, person: PersonView | None, reason: str | None, message: str | None
+    ) -> None:
+        if person is None:  # nobody to tie it to: it stays the call's
+            return
+        await asyncio.to_thread(self.services.protocols.link, number, person.code, reason, message)
+
+
+@dataclass
+class ServiceHours:
+    services: Services
+
+    async def current(self) -> OpeningHours:
+        return await asyncio.to_thread(self.services.site.business_hours)
+
+
+@dataclass
+class _Open:
+    uniqueid: str
+    caller_id: str | None
+    stored: asyncio.Future[None] | None = None
+
+
+@dataclass
+class ServiceCallLog:
+    """The call record: ``services.calls``, its steps through the process's group-commit
+    :class:`StepWriter`, and the external helpdesk's caller log (Zammad CTI)."""
+
+    services: Services
+    writer: StepWriter
+    owner_id: int | None = None  # this process's row in ``processes`` (see call_owners)
+    _open: dict[int, _Open] = field(default_factory=dict)
+
+    async def start(
+        self,
+        uniqueid: str,
+        caller_id: str | None,
+        channel: str | None,
+        flow: str,
+        version: int | None,
+    ) -> int:
+        running = (flow, version) if version is not None else None
+        record = await asyncio.to_thread(
+            self.services.calls.start, uniqueid, caller_id, channel, self.owner_id, running
+        )
+        self._open[record.id] = _Open(uniqueid, caller_id)
+        helpdesk = self.services.helpdesk
+        helpdesk.call_event("newCall", uniqueid, caller_id)
+        helpdesk.call_event("answer", uniqueid, caller_id)
+        return record.id
+
+    def step(self, call_id: int, event: StepEvent) -> None:
+        stored = self.writer.add(call_id, StepRecord(event.name, event.at, dict(event.detail)))
+        if call_id in self._open:
+            self._open[call_id].stored = stored
+
+    async def flush(self, call_id: int) -> None:
+        # Batches commit in order: the last step's batch is enough.
+        current = self._open.get(call_id)
+        if current is not None and current.stored is not None:
+            await asyncio.shield(current.stored)
+
+    async def identify(self, call_id: int, person: PersonView) -> None:
+        await asyncio.to_thread(self.services.calls.identify, call_id, person.id)
+
+    async def survey(self, call_id: int, score: int) -> None:
+        await asyncio.to_thread(self.services.calls.survey, call_id, score)
+
+    async def end(self, call_id: int, outcome: CallOutcome) -> None:
+        await self.flush(call_id)
+        await asyncio.to_thread(self.services.calls.end, call_id, outcome)
+        current = self._open.pop(call_id, None)
+        if current is not None:
+            self.services.helpdesk.call_event(
+                "hangup", current.uniqueid, current.caller_id, outcome
+            )
+
+
+@dataclass
+class ServiceRecordings:
+    """Callers' messages: files under the data directory, rows by ``services.recordings``."""
+
+    recordings: RecordingService
+
+    def path_for(self, call_id: int) -> str:
+        # A random part: a name nobody can guess from the call's id.
+        return str(self.recordings.directory / f"call-{call_id}-{secrets.token_hex(8)}")
+
+    async def attach(self, call_id: int, path: str, protocol: str | None) -> None:
+        await asyncio.to_thread(self.recordings.attach, call_id, Path(path), protocol)
