@@ -5,8 +5,8 @@ Its exits are fields naming other nodes; every node lists them the same way, ``e
 ``{field path: node id}`` (``options.1``, ``next``, ``no_input``), so validation, the tree
 rendering and the diagram (issue 13) walk any node without knowing its type.
 
-A failure exit left empty ends the call the way today's URA does: the node's failure text,
-then goodbye. Defaults are today's behaviour and texts (see ``atende.ivr.flow``), so a file
+A failure exit left empty ends the call the way seed 000's URA always did: the node's failure
+text, then goodbye. Defaults are that URA's behaviour and texts (``atende.texts``), so a file
 states only what differs. What every node may count on without saying it (0 reaches a person
 from menus, keys typed ahead reach the next menu, the protocol message queued when the
 protocol is issued) is the engine's job, not a setting.
