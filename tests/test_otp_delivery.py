@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import Engine, select
 
-from atende.db.models import Message, OneTimeCode, Person
+from atende.db.models import Message, OneTimeCode
 from atende.demo import load_demo_people
-from atende.ivr.wiring import build_phone
 from atende.services.bundle import Services
 from atende.services.otp import OneTimeCodes, VerifyResult, VerifyStatus
+from atende.services.people import PersonView
 from fakes import twilio
 from fakes.http_fake import FakeServer
 
@@ -33,10 +33,10 @@ def code_in_outbox(services: Services) -> str:
 
 def codes_for(services: Services) -> OneTimeCodes:
     load_demo_people(services.people)
-    return build_phone(services).codes
+    return services.codes
 
 
-Verified = tuple[twilio.TwilioState, Services, OneTimeCodes, Person]
+Verified = tuple[twilio.TwilioState, Services, OneTimeCodes, PersonView]
 
 
 @pytest.fixture
