@@ -60,6 +60,8 @@ LOOKUP: dict[IdentifyBy, LookupField] = {
 
 
 def person_view(person: DirectoryPerson) -> PersonView:
+    """The engine's view of a caller: what a call needs, not the CPF, card number or
+    extensions the directory's view also carries."""
     return PersonView(person.id, person.code, person.name, person.phone, person.email)
 
 
