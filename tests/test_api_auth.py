@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import httpx
+from sqlalchemy import select
 
 from api_client import api_client
 from atende.api.app import create_app
+from atende.db.models import ApiToken
 from atende.services.bundle import Services
 from live_server import serve
 
@@ -59,6 +61,7 @@ def test_tokens_are_stored_hashed_and_last_use_recorded(services: Services) -> N
     with api_client(services, ["read"]) as client:
         header = client.headers["Authorization"].split()[1]
         client.get("/api/v1/catalog")
-    stored = services.tokens.list()[0]
+    with services.runtime.sessions() as session:
+        stored = session.scalars(select(ApiToken)).one()
     assert stored.token_hash != header and header not in stored.token_hash
-    assert stored.last_used_at is not None
+    assert services.tokens.list()[0].last_used_at is not None

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy import Engine, select
 
-from atende.db.models import Message, OneTimeCode, Person
+from atende.db.models import Message, OneTimeCode
 from atende.demo import load_demo_people
 from atende.services.bundle import Services
 from atende.services.otp import OneTimeCodes, VerifyResult, VerifyStatus
+from atende.services.people import PersonView
 from fakes import twilio
 from fakes.http_fake import FakeServer
 
@@ -35,7 +36,7 @@ def codes_for(services: Services) -> OneTimeCodes:
     return services.codes
 
 
-Verified = tuple[twilio.TwilioState, Services, OneTimeCodes, Person]
+Verified = tuple[twilio.TwilioState, Services, OneTimeCodes, PersonView]
 
 
 @pytest.fixture

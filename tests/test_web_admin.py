@@ -198,7 +198,7 @@ def test_people_import_of_an_excel_pt_br_file(site: Site) -> None:
     assert "Linha 3: O ramal 2001 já pertence à pessoa 1001." in imported.text
     assert "Linha 4: E-mail inválido." in imported.text
     assert services.people.get("3001").name == "João Conceição"
-    assert [e.extension for e in services.people.get("3004").extensions] == ["2400", "2401"]
+    assert services.people.get("3004").extensions == ("2400", "2401")
     assert [p.code for p in services.people.find(extension="2001")] == ["1001"]
     # UTF-8 with a BOM, comma-separated: the same rules.
     utf8 = "\ufeffcode,name\n3003,Cecília Gonçalves\n".encode()
@@ -254,7 +254,7 @@ def test_api_token_shown_once_then_revoked(site: Site) -> None:
     with httpx.Client(base_url=base_url, headers={"Authorization": f"Bearer {token}"}) as api:
         assert api.get("/api/v1/catalog").status_code == 200
         [row] = services.tokens.list()
-        assert row.allow == ["127.0.0.0/8"] and row.scopes == ["read"]
+        assert row.allow == ("127.0.0.0/8",) and row.scopes == ("read",)
         post(admin, f"/admin/tokens/{row.id}/revoke", {})
         assert api.get("/api/v1/catalog").status_code == 401
     bad = post(admin, "/admin/tokens", {"name": "x", "scope": "read", "allow": "não é rede"})

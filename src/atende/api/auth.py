@@ -7,14 +7,13 @@ from collections.abc import Callable
 from fastapi import Request
 
 from atende.api.errors import ApiError
-from atende.db.models import ApiToken
-from atende.services.tokens import TokenService, grants
+from atende.services.tokens import TokenService, TokenView, grants
 
 
-def require(scope: str) -> Callable[[Request], ApiToken]:
+def require(scope: str) -> Callable[[Request], TokenView]:
     """A FastAPI dependency: the request's token, which must grant ``scope``."""
 
-    def dependency(request: Request) -> ApiToken:
+    def dependency(request: Request) -> TokenView:
         header = request.headers.get("authorization", "")
         kind, _, clear = header.partition(" ")
         if kind.lower() != "bearer" or not clear.strip():

@@ -14,7 +14,7 @@ router = APIRouter(prefix="/catalog", tags=["catalog"])
 
 @router.get("", response_model=list[CategoryOut])
 def read_catalog(services: ServicesDep, _: Reader) -> list[CategoryOut]:
-    return [CategoryOut.of(c) for c in services.catalog.tree()]
+    return [CategoryOut.model_validate(c) for c in services.catalog.tree()]
 
 
 @router.post(
@@ -24,7 +24,8 @@ def read_catalog(services: ServicesDep, _: Reader) -> list[CategoryOut]:
     responses=error_responses(409),
 )
 def add_category(body: CatalogEntryIn, services: ServicesDep, _: Admin) -> CategoryOut:
-    return CategoryOut.of(services.catalog.add_category(body.key, body.name, body.prompt))
+    category = services.catalog.add_category(body.key, body.name, body.prompt)
+    return CategoryOut.model_validate(category)
 
 
 @router.patch(
@@ -33,8 +34,8 @@ def add_category(body: CatalogEntryIn, services: ServicesDep, _: Admin) -> Categ
 def edit_category(
     category_id: RowId, body: CatalogEntryPatch, services: ServicesDep, _: Admin
 ) -> CategoryOut:
-    services.catalog.update_category(category_id, **body.model_dump())
-    return CategoryOut.of(services.catalog.category(category_id))
+    category = services.catalog.update_category(category_id, **body.model_dump())
+    return CategoryOut.model_validate(category)
 
 
 @router.delete(
@@ -55,13 +56,13 @@ def delete_category(category_id: RowId, services: ServicesDep, _: Admin) -> Resp
 )
 def add_item(category_id: RowId, body: CatalogEntryIn, services: ServicesDep, _: Admin) -> ItemOut:
     item = services.catalog.add_item(category_id, body.key, body.name, body.prompt)
-    return ItemOut(id=item.id, key=item.key, name=item.name, prompt=item.prompt)
+    return ItemOut.model_validate(item)
 
 
 @router.patch("/items/{item_id}", response_model=ItemOut, responses=error_responses(409))
 def edit_item(item_id: RowId, body: CatalogEntryPatch, services: ServicesDep, _: Admin) -> ItemOut:
     item = services.catalog.update_item(item_id, **body.model_dump())
-    return ItemOut(id=item.id, key=item.key, name=item.name, prompt=item.prompt)
+    return ItemOut.model_validate(item)
 
 
 @router.delete(

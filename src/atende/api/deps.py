@@ -7,8 +7,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from atende.api.auth import require
-from atende.db.models import ApiToken
 from atende.services.bundle import Services
+from atende.services.tokens import TokenView
 
 
 def services(request: Request) -> Services:
@@ -16,11 +16,11 @@ def services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(services)]
-Reader = Annotated[ApiToken, Depends(require("read"))]
-Writer = Annotated[ApiToken, Depends(require("write"))]
-Admin = Annotated[ApiToken, Depends(require("admin"))]
+Reader = Annotated[TokenView, Depends(require("read"))]
+Writer = Annotated[TokenView, Depends(require("write"))]
+Admin = Annotated[TokenView, Depends(require("admin"))]
 
 
-def actor(token: ApiToken) -> str:
+def actor(token: TokenView) -> str:
     """How a token appears in ticket history."""
     return f"api:{token.name}"

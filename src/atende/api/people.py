@@ -20,7 +20,7 @@ router = APIRouter(prefix="/people", tags=["people"])
     responses=error_responses(409),
 )
 def create_person(body: PersonIn, services: ServicesDep, _: Writer) -> PersonOut:
-    return PersonOut.of(services.people.create(PersonData(**body.model_dump())))
+    return PersonOut.model_validate(services.people.create(PersonData(**body.model_dump())))
 
 
 @router.get("", response_model=list[PersonOut], summary="Look people up")
@@ -34,18 +34,18 @@ def find_people(
     if not (card_number or phone or extension):
         raise Invalid("give card_number, phone or extension", field="card_number")
     found = services.people.find(card_number=card_number, phone=phone, extension=extension)
-    return [PersonOut.of(p) for p in found]
+    return [PersonOut.model_validate(p) for p in found]
 
 
 @router.get("/{code}", response_model=PersonOut)
 def read_person(code: str, services: ServicesDep, _: Reader) -> PersonOut:
-    return PersonOut.of(services.people.get(code))
+    return PersonOut.model_validate(services.people.get(code))
 
 
 @router.patch("/{code}", response_model=PersonOut, responses=error_responses(409))
 def update_person(code: str, body: PersonPatch, services: ServicesDep, _: Writer) -> PersonOut:
     data = PersonData(**body.model_dump(exclude_unset=True))
-    return PersonOut.of(services.people.update(code, data))
+    return PersonOut.model_validate(services.people.update(code, data))
 
 
 @router.delete("/{code}", status_code=status.HTTP_204_NO_CONTENT, summary="Deactivate a person")

@@ -12,7 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from atende.db.ids import RowId
-from atende.db.models import AttendanceProtocol, Call, Category, Person, Ticket
+from atende.db.models import AttendanceProtocol, Call, Ticket
 from atende.domain.ticket_status import TicketStatus
 
 Channel = Literal["phone", "web", "api"]
@@ -75,6 +75,10 @@ class PersonPatch(BaseModel):
 
 
 class PersonOut(BaseModel):
+    """A person as the people service gives them (``PersonOut.model_validate(view)``)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     code: str
     name: str
     phone: str | None
@@ -85,22 +89,10 @@ class PersonOut(BaseModel):
     active: bool
     notifications_opt_out: bool
 
-    @classmethod
-    def of(cls, person: Person) -> PersonOut:
-        return cls(
-            code=person.code,
-            name=person.name,
-            phone=person.phone,
-            extensions=[e.extension for e in person.extensions],
-            email=person.email,
-            card_number=person.card_number,
-            cpf=person.cpf,
-            active=person.active,
-            notifications_opt_out=person.notifications_opt_out,
-        )
-
 
 class ItemOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     key: str
     name: str
@@ -108,23 +100,15 @@ class ItemOut(BaseModel):
 
 
 class CategoryOut(BaseModel):
+    """A category with its items, as the catalog service gives it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     key: str
     name: str
     prompt: str
     items: list[ItemOut]
-
-    @classmethod
-    def of(cls, category: Category) -> CategoryOut:
-        return cls(
-            id=category.id,
-            key=category.key,
-            name=category.name,
-            prompt=category.prompt,
-            items=[
-                ItemOut(id=i.id, key=i.key, name=i.name, prompt=i.prompt) for i in category.items
-            ],
-        )
 
 
 class CatalogEntryIn(BaseModel):

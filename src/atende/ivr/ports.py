@@ -1,9 +1,10 @@
 """Today's services behind the flow engine's ports (``atende.flows.ports``).
 
-The engine knows small ports and plain values; the services speak ORM rows, blocking
-SQLAlchemy sessions and their own names for things. This module is the one place that
-translates, so the engine stays testable with fakes and the services stay the engine's
-only way to the data. Every blocking service call runs in a worker thread
+The engine knows small ports and plain values; the services have their own values (a
+person with a CPF and extensions, a catalog category with its id), block on SQLAlchemy
+sessions and have their own names for things. This module is the one place that translates,
+so the engine stays testable with fakes and the services stay the engine's only way to the
+data. Every blocking service call runs in a worker thread
 (``asyncio.to_thread``): one slow database call never stalls the other calls of the process.
 It lives with the phone's composition (``atende.ivr.wiring``), which builds it once per
 process.
@@ -19,7 +20,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from atende.connectors.ports import LookupField
-from atende.db.models import Category, Person
 from atende.domain.identity import InvalidIdentifier, normalize_cpf
 from atende.flows.nodes import IdentifyBy
 from atende.flows.ports import (
@@ -40,6 +40,7 @@ from atende.messaging import DeliveryError
 from atende.services import tickets as ticket_service
 from atende.services.bundle import Services
 from atende.services.calls import StepRecord
+from atende.services.catalog import CategoryView
 from atende.services.errors import ServiceError
 from atende.services.otp import OneTimeCodes, VerifyStatus
 from atende.services.people import PersonView as DirectoryPerson
@@ -58,7 +59,9 @@ LOOKUP: dict[IdentifyBy, LookupField] = {
 }
 
 
-def person_view(person: Person | DirectoryPerson) -> PersonView:
+def person_view(person: DirectoryPerson) -> PersonView:
+    """The engine's view of a caller: what a call needs, not the CPF, card number or
+    extensions the directory's view also carries."""
     return PersonView(person.id, person.code, person.name, person.phone, person.email)
 
 
@@ -71,14 +74,14 @@ class ServiceDirectory:
     services: Services
 
     async def find(self, by: IdentifyBy, value: str) -> PersonView | None:
-        person: Person | DirectoryPerson | None
+        person: DirectoryPerson | None
         if by == "cpf":
             person = await asyncio.to_thread(self._by_cpf, value)
         else:
             person = await self.services.directory.identify(LOOKUP[by], value)
         return person_view(person) if person is not None else None
 
-    def _by_cpf(self, value: str) -> Person | None:
+    def _by_cpf(self, value: str) -> DirectoryPerson | None:
         try:
             cpf = normalize_cpf(value)
         except InvalidIdentifier:
@@ -112,7 +115,7 @@ class ServiceCodes:
         return CodeCheck(status, result.attempts_left)
 
 
-def _category(category: Category) -> ServiceCategory:
+def _category(category: CategoryView) -> ServiceCategory:
     items = tuple(ServiceItem(i.id, i.key, i.prompt, i.name) for i in category.items)
     return ServiceCategory(category.key, category.prompt, category.name, items)
 

@@ -17,7 +17,6 @@ from atende.agi.errors import UnknownScript
 from atende.agi.protocol import AgiChannel
 from atende.agi.server import AgiServer
 from atende.config import Settings
-from atende.db.models import Category
 from atende.flows.engine import FlowEngine
 from atende.flows.nodes import ChooseService, Node
 from atende.flows.ports import EngineSettings, FlowPorts
@@ -37,6 +36,7 @@ from atende.ivr.ports import (
 )
 from atende.ivr.steps import StepWriter
 from atende.services.bundle import Services
+from atende.services.catalog import CategoryView
 from atende.services.errors import NotFound
 from atende.speech import AudioCache
 from atende.texts import fixed_prompts, text
@@ -130,7 +130,7 @@ def _fixed(template: str, hours: str) -> str | None:
     return None
 
 
-def _flow_texts(flow: Flow, hours: str, tree: list[Category]) -> Iterator[str]:
+def _flow_texts(flow: Flow, hours: str, tree: list[CategoryView]) -> Iterator[str]:
     templates = [flow.text_of(key) or "" for key in flow.texts]
     for node in flow.nodes.values():
         templates += _spoken_templates(flow, node)
@@ -153,7 +153,7 @@ def _spoken_templates(flow: Flow, node: Node) -> Iterator[str]:
                 yield part
 
 
-def _menus(flow: Flow, node: ChooseService, tree: list[Category]) -> Iterator[str]:
+def _menus(flow: Flow, node: ChooseService, tree: list[CategoryView]) -> Iterator[str]:
     """The parts of the catalog menus, as the choose_service node says them."""
 
     def line(label: str, key: str) -> str:

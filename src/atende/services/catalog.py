@@ -1,7 +1,12 @@
-"""The service catalog tree (categories and items) that the phone menus are read from."""
+"""The service catalog tree (categories and items) that the phone menus are read from.
+
+Every method hands back plain values (:class:`CategoryView` with its items, :class:`ItemView`)
+read inside its session: the phone, the API and the dashboard never hold an ORM row.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TypeVar
 
 from sqlalchemy import func, select
@@ -21,6 +26,36 @@ ITEM_RESERVED_KEYS = frozenset({"0", "9", "*", "#"})
 PARKING_KEY = "#"  # never a menu key (see above): a key held for a moment during a swap
 
 
+@dataclass(frozen=True)
+class ItemView:
+    """A service of a category: ``prompt`` is heard in the menu, ``name`` written."""
+
+    id: int
+    key: str
+    name: str
+    prompt: str
+
+    @classmethod
+    def of(cls, item: Item) -> ItemView:
+        return cls(item.id, item.key, item.name, item.prompt)
+
+
+@dataclass(frozen=True)
+class CategoryView:
+    """A category of the catalog with its items, in key order."""
+
+    id: int
+    key: str
+    name: str
+    prompt: str
+    items: tuple[ItemView, ...]
+
+    @classmethod
+    def of(cls, category: Category) -> CategoryView:
+        items = tuple(ItemView.of(item) for item in category.items)
+        return cls(category.id, category.key, category.name, category.prompt, items)
+
+
 def _check_key(key: str, reserved: frozenset[str]) -> None:
     if key not in ASCII_DIGITS or key in reserved:
         allowed = ", ".join(k for k in "123456789" if k not in reserved)
@@ -31,26 +66,30 @@ class CatalogService:
     def __init__(self, runtime: Runtime) -> None:
         self.sessions = runtime.sessions
 
-    def tree(self) -> list[Category]:
+    def tree(self) -> list[CategoryView]:
         with self.sessions() as session:
-            return list(session.scalars(select(Category).order_by(Category.key)))
+            query = select(Category).order_by(Category.key)
+            return [CategoryView.of(category) for category in session.scalars(query)]
 
-    def category(self, category_id: int) -> Category:
+    def category(self, category_id: int) -> CategoryView:
         with self.sessions() as session:
-            return self._category(session, category_id)
+            return CategoryView.of(self._category(session, category_id))
 
-    def item(self, item_id: int) -> Item:
+    def item(self, item_id: int) -> ItemView:
         with self.sessions() as session:
-            item = session.get(Item, item_id)
-            if item is None:
-                raise NotFound(f"no catalog item {item_id}", field="item_id")
-            return item
+            return ItemView.of(self._item(session, item_id))
 
     def _category(self, session: Session, category_id: int) -> Category:
         category = session.get(Category, category_id)
         if category is None:
             raise NotFound(f"no category {category_id}", field="category_id")
         return category
+
+    def _item(self, session: Session, item_id: int) -> Item:
+        item = session.get(Item, item_id)
+        if item is None:
+            raise NotFound(f"no catalog item {item_id}", field="item_id")
+        return item
 
     def _flush(self, session: Session) -> None:
         try:
@@ -71,23 +110,23 @@ class CatalogService:
                 setattr(entry, attr, value)
         self._flush(session)
 
-    def add_category(self, key: str, name: str, prompt: str | None = None) -> Category:
+    def add_category(self, key: str, name: str, prompt: str | None = None) -> CategoryView:
         _check_key(key, RESERVED_KEYS)
         with self.sessions.begin() as session:
             category = Category(key=key, name=name, prompt=prompt or name)
-            return self._insert(session, category)
+            return CategoryView.of(self._insert(session, category))
 
     def update_category(
         self, category_id: int, *, key: str | None, name: str | None, prompt: str | None
-    ) -> Category:
+    ) -> CategoryView:
         if key is not None:
             _check_key(key, RESERVED_KEYS)
         with self.sessions.begin() as session:
             category = self._category(session, category_id)
             self._edit(session, category, key=key, name=name, prompt=prompt)
-            return category
+            return CategoryView.of(category)
 
-    def move_category(self, category_id: int, key: str) -> Category:
+    def move_category(self, category_id: int, key: str) -> CategoryView:
         """Give a category the menu key ``key``; the category holding it takes the old key (the
         dashboard's reordering). Both change in one transaction: the next call hears both."""
         _check_key(key, RESERVED_KEYS)
@@ -95,20 +134,18 @@ class CatalogService:
             category = self._category(session, category_id)
             holder = session.scalar(select(Category).where(Category.key == key))
             self._swap_keys(session, category, holder, key)
-            return category
+            return CategoryView.of(category)
 
-    def move_item(self, item_id: int, key: str) -> Item:
+    def move_item(self, item_id: int, key: str) -> ItemView:
         """Give an item the key ``key`` in its category, swapping with the item holding it."""
         _check_key(key, ITEM_RESERVED_KEYS)
         with self.sessions.begin() as session:
-            item = session.get(Item, item_id)
-            if item is None:
-                raise NotFound(f"no catalog item {item_id}", field="item_id")
+            item = self._item(session, item_id)
             holder = session.scalar(
                 select(Item).where(Item.category_id == item.category_id, Item.key == key)
             )
             self._swap_keys(session, item, holder, key)
-            return item
+            return ItemView.of(item)
 
     def _swap_keys(self, session: Session, entry: Entry, holder: Entry | None, key: str) -> None:
         old_key = entry.key
@@ -130,30 +167,28 @@ class CatalogService:
                 raise Conflict("remove the category's items first", field="category_id")
             session.delete(category)
 
-    def add_item(self, category_id: int, key: str, name: str, prompt: str | None = None) -> Item:
+    def add_item(
+        self, category_id: int, key: str, name: str, prompt: str | None = None
+    ) -> ItemView:
         _check_key(key, ITEM_RESERVED_KEYS)
         with self.sessions.begin() as session:
             self._category(session, category_id)
             item = Item(category_id=category_id, key=key, name=name, prompt=prompt or name)
-            return self._insert(session, item)
+            return ItemView.of(self._insert(session, item))
 
     def update_item(
         self, item_id: int, *, key: str | None, name: str | None, prompt: str | None
-    ) -> Item:
+    ) -> ItemView:
         if key is not None:
             _check_key(key, ITEM_RESERVED_KEYS)
         with self.sessions.begin() as session:
-            item = session.get(Item, item_id)
-            if item is None:
-                raise NotFound(f"no catalog item {item_id}", field="item_id")
+            item = self._item(session, item_id)
             self._edit(session, item, key=key, name=name, prompt=prompt)
-            return item
+            return ItemView.of(item)
 
     def delete_item(self, item_id: int) -> None:
         with self.sessions.begin() as session:
-            item = session.get(Item, item_id)
-            if item is None:
-                raise NotFound(f"no catalog item {item_id}", field="item_id")
+            item = self._item(session, item_id)
             used = session.scalar(select(func.count()).where(Ticket.item_id == item_id))
             if used:
                 raise Conflict("tickets point to this item; rename it instead", field="item_id")

@@ -18,7 +18,6 @@ from atende.connectors.ports import (
     LookupField,
     NotSupported,
 )
-from atende.db.models import Person
 from atende.domain.identity import mask
 from atende.services.errors import Conflict, Invalid, NotFound
 from atende.services.people import PeopleService, PersonData, PersonView, sole_active_person
@@ -56,9 +55,8 @@ class DirectoryService:
                 person = self.people.get(value)
             except NotFound:
                 return None
-            return PersonView.of(person) if person.active else None
-        found = sole_active_person(self.people.find(**{field: value}, active_only=True))
-        return PersonView.of(found) if found is not None else None
+            return person if person.active else None
+        return sole_active_person(self.people.find(**{field: value}, active_only=True))
 
     def copy_locally(self, entry: DirectoryEntry) -> PersonView | None:
         """Create or refresh our copy of a directory's person (whose deactivation here wins)."""
@@ -77,10 +75,10 @@ class DirectoryService:
                 # the name, which the call needs, and say what was left out.
                 log.warning("directory person %s: %s", mask(entry.code), exc.message)
                 continue
-            return PersonView.of(person) if person.active else None
+            return person if person.active else None
         return None
 
-    def _upsert(self, data: PersonData) -> Person:
+    def _upsert(self, data: PersonData) -> PersonView:
         code = data.code or ""
         try:
             return self.people.update(code, data)

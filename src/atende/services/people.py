@@ -19,6 +19,40 @@ from atende.services.errors import Conflict, Invalid, NotFound, ServiceError
 UNIQUE_FIELDS = ("code", "card_number", "cpf")
 
 
+@dataclass(frozen=True)
+class PersonView:
+    """A person as the service hands them to the directory, the API, the dashboard and the CLI:
+    plain values read inside the session, never an ORM row (whose session is gone by the time
+    the caller reads it). Personal data stays out of ``repr``, so a view in a log line or a
+    traceback names the row only."""
+
+    id: int
+    code: str = field(repr=False)
+    name: str = field(repr=False)
+    phone: str | None = field(repr=False)
+    email: str | None = field(repr=False)
+    card_number: str | None = field(repr=False)
+    cpf: str | None = field(repr=False)
+    extensions: tuple[str, ...] = field(repr=False)
+    active: bool
+    notifications_opt_out: bool
+
+    @classmethod
+    def of(cls, person: Person) -> PersonView:
+        return cls(
+            id=person.id,
+            code=person.code,
+            name=person.name,
+            phone=person.phone,
+            email=person.email,
+            card_number=person.card_number,
+            cpf=person.cpf,
+            extensions=tuple(e.extension for e in person.extensions),
+            active=person.active,
+            notifications_opt_out=person.notifications_opt_out,
+        )
+
+
 @dataclass
 class PersonData:
     """What a client may set on a person; ``None`` in an update means "leave as is"."""
@@ -99,6 +133,13 @@ def _check_extensions_free(session: Session, person: Person) -> None:
         )
 
 
+def _by_code(session: Session, code: str) -> Person:
+    person = session.scalar(select(Person).where(Person.code == code))
+    if person is None:
+        raise NotFound(f"no person with code {code}", field="code")
+    return person
+
+
 @dataclass
 class RejectedRow:
     """A line of an imported file that was not imported, and why."""
@@ -121,7 +162,7 @@ class PeopleService:
     def __init__(self, runtime: Runtime) -> None:
         self.sessions = runtime.sessions
 
-    def create(self, data: PersonData) -> Person:
+    def create(self, data: PersonData) -> PersonView:
         data = _clean(data)
         if not data.code or not data.name:
             raise Invalid("code and name are required", field="code" if not data.code else "name")
@@ -131,7 +172,9 @@ class PeopleService:
                 _apply(person, data)
                 session.add(person)
                 _check_extensions_free(session, person)
-            return person
+                session.flush()
+                view = PersonView.of(person)
+            return view
         except IntegrityError:
             raise self._conflict(data, own_code=None) from None
 
@@ -147,12 +190,9 @@ class PeopleService:
                     return Conflict(f"another person has this {name}", field=name)
         return Conflict("another person has one of these values", field="code")
 
-    def get(self, code: str) -> Person:
+    def get(self, code: str) -> PersonView:
         with self.sessions() as session:
-            person = session.scalar(select(Person).where(Person.code == code))
-            if person is None:
-                raise NotFound(f"no person with code {code}", field="code")
-            return person
+            return PersonView.of(_by_code(session, code))
 
     def find(
         self,
@@ -162,7 +202,7 @@ class PeopleService:
         extension: str | None = None,
         cpf: str | None = None,
         active_only: bool = False,
-    ) -> list[Person]:
+    ) -> list[PersonView]:
         query = select(Person).order_by(Person.id)
         if card_number:
             query = query.where(Person.card_number == card_number)
@@ -178,19 +218,19 @@ class PeopleService:
         if active_only:
             query = query.where(Person.active.is_(True))
         with self.sessions() as session:
-            return list(session.scalars(query).unique())
+            return [PersonView.of(person) for person in session.scalars(query).unique()]
 
-    def update(self, code: str, data: PersonData) -> Person:
+    def update(self, code: str, data: PersonData) -> PersonView:
         data = _clean(data)
         try:
             with self.sessions.begin() as session:
-                person = session.scalar(select(Person).where(Person.code == code))
-                if person is None:
-                    raise NotFound(f"no person with code {code}", field="code")
+                person = _by_code(session, code)
                 _apply(person, data)
                 if data.extensions is not None or data.active:
                     _check_extensions_free(session, person)
-            return person
+                session.flush()
+                view = PersonView.of(person)
+            return view
         except IntegrityError:
             raise self._conflict(data, own_code=code) from None
 
@@ -238,26 +278,7 @@ def _split_extensions(raw: str) -> list[str]:
     return [p for p in raw.replace(";", " ").split() if p]
 
 
-@dataclass(frozen=True)
-class PersonView:
-    """A person as services hand them to the engine, the API and the dashboard: plain values,
-    no ORM row (whose session is gone by the time the caller reads it)."""
-
-    id: int
-    code: str
-    name: str
-    phone: str | None = None
-    email: str | None = None
-    card_number: str | None = None
-
-    @classmethod
-    def of(cls, person: Person) -> PersonView:
-        return cls(
-            person.id, person.code, person.name, person.phone, person.email, person.card_number
-        )
-
-
-def sole_active_person(people: Iterable[Person]) -> Person | None:
+def sole_active_person(people: Iterable[PersonView]) -> PersonView | None:
     """The one active person among ``people``, or None when there is none or several (an
     extension, a phone or a card number that is shared cannot say who calls)."""
     active = [p for p in people if p.active]

@@ -2,6 +2,7 @@
 
 Tokens are 256 random bits, so a fast hash is enough (no password stretching needed): a leaked
 database does not give usable tokens. ``admin`` includes ``write``, which includes ``read``.
+Tokens are handed out as :class:`TokenView` values, never as rows (nor with their hash).
 """
 
 from __future__ import annotations
@@ -9,8 +10,9 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
@@ -27,13 +29,38 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def grants(scopes: list[str], needed: str) -> bool:
+def grants(scopes: Iterable[str], needed: str) -> bool:
     return any(SCOPES.index(s) >= SCOPES.index(needed) for s in scopes if s in SCOPES)
 
 
 @dataclass(frozen=True)
+class TokenView:
+    """An API token as the CLI, the dashboard and the API's authentication see it."""
+
+    id: int
+    name: str
+    scopes: tuple[str, ...]
+    allow: tuple[str, ...]  # client networks; empty: any
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, token: ApiToken) -> TokenView:
+        return cls(
+            id=token.id,
+            name=token.name,
+            scopes=tuple(token.scopes),
+            allow=tuple(token.allow),
+            created_at=token.created_at,
+            last_used_at=token.last_used_at,
+            revoked_at=token.revoked_at,
+        )
+
+
+@dataclass(frozen=True)
 class TokenCheck:
-    token: ApiToken | None
+    token: TokenView | None
     reason: str = ""
     forbidden: bool = False  # a known token used from outside its allow-list
 
@@ -45,7 +72,7 @@ class TokenService:
 
     def create(
         self, name: str, scopes: list[str], allow: list[str] | None = None
-    ) -> tuple[ApiToken, str]:
+    ) -> tuple[TokenView, str]:
         if not scopes or any(s not in SCOPES for s in scopes):
             raise Invalid(f"scopes must be among {', '.join(SCOPES)}", field="scope")
         networks = []
@@ -64,11 +91,14 @@ class TokenService:
                 created_at=self.runtime.clock(),
             )
             session.add(token)
-        return token, clear
+            session.flush()
+            view = TokenView.of(token)
+        return view, clear
 
-    def list(self) -> list[ApiToken]:
+    def list(self) -> list[TokenView]:
         with self.sessions() as session:
-            return list(session.scalars(select(ApiToken).order_by(ApiToken.id)))
+            query = select(ApiToken).order_by(ApiToken.id)
+            return [TokenView.of(token) for token in session.scalars(query)]
 
     def revoke(self, token_id: int) -> None:
         with self.sessions.begin() as session:
@@ -77,18 +107,15 @@ class TokenService:
                 raise NotFound(f"no token {token_id}", field="token_id")
             token.revoked_at = token.revoked_at or self.runtime.clock()
 
-    def find(self, reference: str) -> ApiToken:
+    def find(self, reference: str) -> TokenView:
         """The token with this id, or else the one live token with this name."""
         with self.sessions() as session:
             if reference.isdigit() and (token := session.get(ApiToken, int(reference))):
-                return token
-            named = list(
-                session.scalars(
-                    select(ApiToken).where(
-                        ApiToken.name == reference, ApiToken.revoked_at.is_(None)
-                    )
-                )
+                return TokenView.of(token)
+            query = select(ApiToken).where(
+                ApiToken.name == reference, ApiToken.revoked_at.is_(None)
             )
+            named = [TokenView.of(token) for token in session.scalars(query)]
         if not named:
             raise NotFound(f"no live token named or numbered {reference!r}", field="token")
         if len(named) > 1:
@@ -99,7 +126,8 @@ class TokenService:
     def check(self, clear: str, client_ip: str | None) -> TokenCheck:
         """Who ``clear`` is, or why not; refreshes last-used at most once a minute."""
         with self.sessions() as session:
-            token = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(clear)))
+            row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(clear)))
+            token = TokenView.of(row) if row is not None else None
         if token is None or token.revoked_at is not None:
             return TokenCheck(None, "unknown or revoked token")
         if token.allow:
@@ -112,7 +140,7 @@ class TokenService:
         now = self.runtime.clock()
         if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
             with self.sessions.begin() as session:
-                row = session.get(ApiToken, token.id)
-                if row is not None:
-                    row.last_used_at = now
+                live = session.get(ApiToken, token.id)
+                if live is not None:
+                    live.last_used_at = now
         return TokenCheck(token)

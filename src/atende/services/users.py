@@ -5,7 +5,8 @@ parameters is upgraded at the next sign-in. A session is 256 random bits in an H
 the database keeps only its SHA-256 (like API tokens: a leaked table gives no usable cookie),
 its CSRF token and when it expires. A session not used for ``ATENDE_WEB_SESSION_HOURS`` ends;
 deactivating a member or changing their password ends all their sessions; expired sessions
-are removed at each sign-in.
+are removed at each sign-in. Members are handed out as :class:`UserView` values: no ORM row,
+and never the password hash, leaves this module.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from functools import cached_property
 
@@ -38,10 +39,35 @@ class Role(StrEnum):
 
 
 @dataclass(frozen=True)
+class UserView:
+    """A member of the support team as the dashboard and the CLI show them."""
+
+    id: int
+    username: str
+    name: str
+    role: str
+    active: bool
+    created_at: datetime
+    last_login_at: datetime | None
+
+    @classmethod
+    def of(cls, user: User) -> UserView:
+        return cls(
+            id=user.id,
+            username=user.username,
+            name=user.name,
+            role=user.role,
+            active=user.active,
+            created_at=user.created_at,
+            last_login_at=user.last_login_at,
+        )
+
+
+@dataclass(frozen=True)
 class SignedIn:
     """A live session: who, and the CSRF token its forms must carry."""
 
-    user: User
+    user: UserView
     csrf_token: str
     session_id: int
 
@@ -64,7 +90,7 @@ class UserService:
 
     # -- members ---------------------------------------------------------------------------
 
-    def create(self, username: str, name: str, password: str, role: str) -> User:
+    def create(self, username: str, name: str, password: str, role: str) -> UserView:
         username = username.strip().lower()
         if not USERNAME.fullmatch(username):
             raise Invalid(
@@ -85,30 +111,34 @@ class UserService:
                     created_at=self.runtime.clock(),
                 )
                 session.add(user)
-            return user
+                session.flush()
+                view = UserView.of(user)
+            return view
         except IntegrityError:
             raise Conflict("another member has this username", field="username") from None
 
-    def list(self) -> list[User]:
+    def list(self) -> list[UserView]:
         with self.sessions() as session:
-            return list(session.scalars(select(User).order_by(User.name)))
+            return [UserView.of(user) for user in session.scalars(select(User).order_by(User.name))]
 
-    def get(self, user_id: int) -> User:
+    def get(self, user_id: int) -> UserView:
         with self.sessions() as session:
             user = session.get(User, user_id)
             if user is None:
                 raise NotFound(f"no member {user_id}", field="user_id")
-            return user
+            return UserView.of(user)
 
-    def by_username(self, username: str) -> User:
-        user = self._named(username)
-        if user is None:
+    def by_username(self, username: str) -> UserView:
+        named = self._named(username)
+        if named is None:
             raise NotFound(f"no member {username!r}", field="username")
-        return user
+        return named[0]
 
-    def _named(self, username: str) -> User | None:
+    def _named(self, username: str) -> tuple[UserView, str] | None:
+        """The member with this name and their password hash, or None."""
         with self.sessions() as session:
-            return session.scalar(select(User).where(User.username == username.strip().lower()))
+            user = session.scalar(select(User).where(User.username == username.strip().lower()))
+            return (UserView.of(user), user.password_hash) if user is not None else None
 
     def update(
         self,
@@ -117,7 +147,7 @@ class UserService:
         role: str | None = None,
         active: bool | None = None,
         password: str | None = None,
-    ) -> User:
+    ) -> UserView:
         if role is not None:
             _check_role(role)
         if password is not None:
@@ -134,7 +164,7 @@ class UserService:
                 user.password_hash = self.hasher.hash(password)
             if active is False or password is not None:
                 session.execute(delete(UserSession).where(UserSession.user_id == user_id))
-            return user
+            return UserView.of(user)
 
     def count_admins(self) -> int:
         with self.sessions() as session:
@@ -143,13 +173,14 @@ class UserService:
 
     # -- signing in ------------------------------------------------------------------------
 
-    def authenticate(self, username: str, password: str) -> User | None:
+    def authenticate(self, username: str, password: str) -> UserView | None:
         """The active member with this name and password, or None (same cost either way)."""
-        user = self._named(username)
-        if user is None or not user.active:
+        named = self._named(username)
+        if named is None or not named[0].active:
             self._verify(self._dummy_hash, password)
             return None
-        if not self._verify(user.password_hash, password):
+        user, password_hash = named
+        if not self._verify(password_hash, password):
             return None
         with self.sessions.begin() as session:
             row = session.get(User, user.id)
@@ -165,7 +196,7 @@ class UserService:
         except (VerificationError, InvalidHashError):
             return False
 
-    def start_session(self, user: User) -> tuple[str, SignedIn]:
+    def start_session(self, user: UserView) -> tuple[str, SignedIn]:
         """A new session for ``user``: (the cookie value, shown only now; the session)."""
         clear = secrets.token_urlsafe(32)
         now = self.runtime.clock()
@@ -190,15 +221,17 @@ class UserService:
             row = session.scalar(
                 select(UserSession).where(UserSession.token_hash == hash_token(clear))
             )
-        if row is None or row.expires_at <= now or not row.user.active:
-            return None
-        if now - row.last_seen_at > SESSION_REFRESH:
+            if row is None or row.expires_at <= now or not row.user.active:
+                return None
+            signed_in = SignedIn(UserView.of(row.user), row.csrf_token, row.id)
+            stale = now - row.last_seen_at > SESSION_REFRESH
+        if stale:
             with self.sessions.begin() as session:
-                live = session.get(UserSession, row.id)
+                live = session.get(UserSession, signed_in.session_id)
                 if live is not None:
                     live.last_seen_at = now
                     live.expires_at = now + self._lifetime
-        return SignedIn(row.user, row.csrf_token, row.id)
+        return signed_in
 
     def end_session(self, clear: str) -> None:
         with self.sessions.begin() as session:

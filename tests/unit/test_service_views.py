@@ -1,0 +1,123 @@
+"""The plain values the people, catalog, token and user services hand out, read from rows
+that never saw a database: what a view holds, what it keeps out of logs, and the pure rules
+that now work on views."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+
+import pytest
+
+from atende.db.models import ApiToken, Category, Item, Person, PersonExtension, User
+from atende.services.catalog import CategoryView, ItemView
+from atende.services.people import PersonView, sole_active_person
+from atende.services.tokens import TokenView, grants
+from atende.services.users import SignedIn, UserView
+
+NOW = datetime(2025, 3, 10, 9, 30, tzinfo=UTC)
+
+
+def person(id: int, active: bool = True, extensions: tuple[str, ...] = ()) -> Person:
+    return Person(
+        id=id,
+        code=f"10{id:02}",
+        name="Ana Souza",
+        phone="+5545999990001",
+        email="ana@example.org",
+        card_number="0001234500013",
+        cpf="52998224725",
+        active=active,
+        notifications_opt_out=False,
+        extensions=[PersonExtension(extension=x) for x in extensions],
+    )
+
+
+def test_a_person_view_carries_every_field_the_api_shows() -> None:
+    view = PersonView.of(person(1, extensions=("2001", "2002")))
+
+    assert view == PersonView(
+        id=1,
+        code="1001",
+        name="Ana Souza",
+        phone="+5545999990001",
+        email="ana@example.org",
+        card_number="0001234500013",
+        cpf="52998224725",
+        extensions=("2001", "2002"),
+        active=True,
+        notifications_opt_out=False,
+    )
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        view.name = "Outra"  # type: ignore[misc]
+
+
+def test_a_person_view_in_a_log_line_shows_no_personal_data() -> None:
+    shown = repr(PersonView.of(person(1, extensions=("2001",))))
+
+    assert shown == "PersonView(id=1, active=True, notifications_opt_out=False)"
+    for value in ("1001", "Ana", "99999", "example.org", "00012345", "529982", "2001"):
+        assert value not in shown
+
+
+def test_the_sole_active_person_among_views() -> None:
+    ana, inactive, other = (PersonView.of(person(n, n != 2)) for n in (1, 2, 3))
+
+    assert sole_active_person([ana, inactive]) == ana
+    assert sole_active_person([ana, other]) is None  # shared: cannot say who calls
+    assert sole_active_person([inactive]) is None
+    assert sole_active_person([]) is None
+
+
+def test_a_category_view_holds_its_items_in_key_order_as_a_tuple() -> None:
+    printers = Category(id=3, key="3", name="Impressoras", prompt="impressoras")
+    printers.items = [
+        Item(id=7, key="1", name="Não imprime", prompt="não imprime"),
+        Item(id=8, key="2", name="Sem toner", prompt="toner"),
+    ]
+
+    assert CategoryView.of(printers) == CategoryView(
+        id=3,
+        key="3",
+        name="Impressoras",
+        prompt="impressoras",
+        items=(
+            ItemView(id=7, key="1", name="Não imprime", prompt="não imprime"),
+            ItemView(id=8, key="2", name="Sem toner", prompt="toner"),
+        ),
+    )
+
+
+def test_a_token_view_has_no_hash_and_its_scopes_grant_as_a_list_did() -> None:
+    row = ApiToken(
+        id=4,
+        name="glpi",
+        token_hash="ab" * 32,
+        scopes=["write"],
+        allow=["10.0.0.0/8"],
+        created_at=NOW,
+    )
+    view = TokenView.of(row)
+
+    assert view == TokenView(4, "glpi", ("write",), ("10.0.0.0/8",), NOW, None, None)
+    assert "token_hash" not in {f.name for f in dataclasses.fields(TokenView)}
+    assert grants(view.scopes, "read") and grants(view.scopes, "write")
+    assert not grants(view.scopes, "admin")
+
+
+def test_a_user_view_has_no_password_hash_and_says_who_is_an_admin() -> None:
+    row = User(
+        id=2,
+        username="ana",
+        name="Ana Souza",
+        password_hash="$argon2id$...",
+        role="admin",
+        active=True,
+        created_at=NOW,
+    )
+    view = UserView.of(row)
+
+    assert view == UserView(2, "ana", "Ana Souza", "admin", True, NOW, None)
+    assert "password_hash" not in {f.name for f in dataclasses.fields(UserView)}
+    assert SignedIn(view, "csrf", 9).is_admin
+    assert not SignedIn(dataclasses.replace(view, role="technician"), "csrf", 9).is_admin
