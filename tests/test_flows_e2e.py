@@ -189,11 +189,32 @@ def test_health_plan_card_to_transfer_with_the_channel_variables(
         )
         assert protocol is not None and protocol.reason == "reclamação"
         texts = list(session.scalars(select(Message.text).where(Message.kind == "protocol")))
-    # Identified: the protocol is theirs at once (atende's text); linked: the flow's, with the
-    # reason, date and time.
-    assert all(number in text for text in texts) and len(texts) == 2
-    when = re.search(r"reclamação foi registrado em (\d\d/\d\d/\d{4}), às (\d\d:\d\d)", texts[1])
+    # One protocol, one message: the flow's, with the reason, date and time.
+    [text] = texts
+    assert number in text
+    when = re.search(r"reclamação foi registrado em (\d\d/\d\d/\d{4}), às (\d\d:\d\d)", text)
     assert when is not None
+
+
+def test_health_plan_caller_who_drops_right_after_the_card_gets_one_message(
+    make_services: MakeServices, operadora: BeneficiaryState
+) -> None:
+    services = health_plan(make_services)
+    caller = ScriptedCaller([(REASONS, "4"), (ASK_CARD, f"{CARD}#"), ("transferir", HANGUP)])
+
+    fake = call_ura(services, caller, script="plano-de-saude", callerid="4533334444")
+    assert caller.unexpected == [] and caller.steps == []
+    call = services.calls.get(fake.uniqueid)
+    assert call.outcome == "abandoned" and call.events[-1].detail == {"node": "transfer"}
+    with services.runtime.sessions() as session:
+        protocol = session.scalar(
+            select(AttendanceProtocol).where(AttendanceProtocol.call_id == call.id)
+        )
+        texts = list(session.scalars(select(Message.text).where(Message.kind == "protocol")))
+    assert protocol is not None and protocol.person_id is not None
+    assert protocol.reason == "cancelamento"
+    [text] = texts
+    assert protocol.number in text and "cancelamento foi registrado em" in text
 
 
 def test_health_plan_out_of_hours_keeps_the_recorded_message(
