@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from atende.domain.otp_policy import CODE_DIGITS, MAX_WRONG_ENTRIES, OtpPolicy, needs_code
 from atende.flows.call import Sound
 from atende.flows.checks import checker
+from atende.flows.handlers.protocols import linked_next
 from atende.flows.nodes import (
     AUTOMATIC_METHODS,
     Check,
@@ -24,7 +25,6 @@ from atende.flows.nodes import (
     IdentifyBy,
     VerifyCode,
 )
-from atende.flows.handlers.protocols import linked_next
 from atende.flows.ports import CodeCheck, CodeStatus, PersonView, PortUnavailable
 from atende.flows.run import Ends, Menu, Run, handles
 
