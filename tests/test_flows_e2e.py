@@ -7,6 +7,7 @@ out of hours with a recorded message."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import wave
 from collections.abc import Callable, Iterator
@@ -101,14 +102,50 @@ def test_the_hash_after_the_six_digit_code_is_swallowed(make_services: MakeServi
     assert ("confirm_person", {"key": "2"}) in steps_of(services, fake.uniqueid)
 
 
-def test_a_hang_up_is_recorded_at_the_node_it_happened(make_services: MakeServices) -> None:
+def test_a_hang_up_is_recorded_at_the_node_it_happened(
+    make_services: MakeServices, caplog: pytest.LogCaptureFixture
+) -> None:
     services = with_demo(make_services)
     caller = ScriptedCaller([(MAIN, "1"), (ASK_CODE, "1001#"), (ASK_OTP, HANGUP)])
 
-    fake = call_ura(services, caller, callerid="4533334444")
+    with caplog.at_level(logging.INFO, logger="atende.agi"):
+        fake = call_ura(services, caller, callerid="4533334444")
     steps = steps_of(services, fake.uniqueid)
     assert steps[-1] == ("hangup", {"node": "verify_code"})
     assert services.calls.get(fake.uniqueid).outcome == "abandoned"
+    with services.runtime.sessions() as session:  # the code went out before the caller left
+        assert session.scalars(select(Message.id).where(Message.kind == "otp")).all()
+    said = [r.getMessage() for r in caplog.records if r.name == "atende.agi.server"]
+    assert f"call {fake.uniqueid} ended: the caller hung up" in said
+    assert not any("dialplan" in line for line in said)
+
+
+def test_every_prompt_listens_for_every_key(make_services: MakeServices) -> None:
+    services = with_demo(make_services)
+    caller = ScriptedCaller([("Olá", "*"), (INVALID, None), (MAIN, "3")])
+
+    fake = call_ura(services, caller)
+    assert caller.unexpected == [] and caller.steps == []
+    played = [c.split() for c in fake.commands if c.startswith("STREAM FILE")]
+    assert played and all(words[3] == "0123456789*#" for words in played)
+    # "*" cut the greeting and was judged by the menu: "opção inválida" at once.
+    greeting = next(n for n, p in enumerate(caller.prompts) if "Olá" in p)
+    assert caller.prompts[greeting + 1].startswith(INVALID)
+    assert ("main_menu", {"result": "invalid"}) in steps_of(services, fake.uniqueid)
+
+
+def test_a_key_typed_during_the_information_is_carried_into_the_menu(
+    make_services: MakeServices,
+) -> None:
+    services = with_demo(make_services)
+    caller = ScriptedCaller([(MAIN, "4"), ("Tutoriais", "3")])
+
+    fake = call_ura(services, caller)
+    assert caller.unexpected == [] and caller.steps == []
+    assert sum(MAIN in p for p in caller.prompts) == 1  # the menu was not said again
+    steps = steps_of(services, fake.uniqueid)
+    assert [s for s, _ in steps][:4] == ["greeting", "main_menu", "information", "main_menu"]
+    assert ("main_menu", {"key": "3"}) in steps and fake.variables["ATENDE_PROTOCOL"]
 
 
 def test_information_option_says_the_hours_then_back_to_the_menu(

@@ -143,8 +143,10 @@ async def verify_code(run: Run, node: VerifyCode) -> str:
             speech = run.speech(node.again_prompt)
         return await run.give_up(node.failure, "verification_failed", run.speech(node.wrong_prompt))
     finally:
-        for task in (sending, naming):
-            task.cancel()
+        naming.cancel()
+        # A code on its way is not cut off half-sent when the caller hangs up: the call's
+        # end waits for it, so the code, its message and the record agree.
+        run.alongside(sending)
 
 
 async def _send(run: Run, person: PersonView | None) -> bool:
