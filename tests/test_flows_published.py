@@ -77,6 +77,10 @@ def test_a_flow_published_during_a_call_is_heard_by_the_next_call_only(
     assert flow_of(services, "1795.1") == ("ti", 1)
     assert flow_of(services, "1795.2") == ("ti", 2)
     assert services.calls.get("1795.1").outcome == services.calls.get("1795.2").outcome
+    with dashboard(services) as base_url, browser_like(base_url, TECHNICIAN) as member:
+        listed = member.get("/calls").text
+        assert "ti · versão 1" in listed and "ti · versão 2" in listed
+        assert "ti · versão 2" in member.get("/calls/1795.2").text
 
 
 def test_a_dialled_number_route_chooses_the_flow_on_the_ura_path(
