@@ -2,7 +2,8 @@
 caller on a real Asterisk (a wrong key answered at once, keys typed ahead, the ``#`` after a
 fixed-length code, a hang-up recorded at its node), flows chosen by FastAGI path, and the
 health-plan flow against the seed-004 beneficiary stand-in, from card number to transfer, and
-out of hours with a recorded message."""
+out of hours with a recorded message; a custom flow whose recording, made before the ticket,
+is attached to it and plays on its dashboard page."""
 
 from __future__ import annotations
 
@@ -15,12 +16,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import select
 
-from atende.db.models import AttendanceProtocol, Message, Recording
+from atende.db.models import AttendanceProtocol, Message, Recording, Ticket
 from atende.demo import load_demo_people
 from atende.services.bundle import Services
-from atende.services.tickets import NewTicket
 from e2e.site import TECHNICIAN, browser_like, dashboard
 from fakes.beneficiary import CLIENT_ID, CLIENT_SECRET, BeneficiaryState, beneficiary_app
 from fakes.http_fake import FakeServer
@@ -284,26 +285,52 @@ def test_health_plan_out_of_hours_keeps_the_recorded_message(
     assert [v.id for v in services.recordings.of_call(call.id)] == [recording.id]
 
 
-def test_a_recorded_message_plays_to_signed_in_members_only(make_services: MakeServices) -> None:
-    services = with_demo(make_services)
-    ticket, _ = services.tickets.open(NewTicket(person_code="1001", item_id=1), "api:test")
-    call = services.calls.start("1795.90", "2001", None)
-    path = services.recordings.directory / "call-message"
-    services.recordings.prepare()
-    with wave.open(str(path) + ".wav", "wb") as sound:
-        sound.setnchannels(1)
-        sound.setsampwidth(2)
-        sound.setframerate(8000)
-        sound.writeframes(bytes(1600))
-    recording_id = services.recordings.attach(call.id, path, ticket.protocol)
+DESCRIBE_THEN_OPEN = {
+    "name": "descricao",
+    "start": "menu",
+    "attendant": "person",
+    "texts": {
+        "menu": "Para deixar a descrição de um problema, tecle 1.",
+        "describe": "Descreva o problema após o sinal. Para terminar, tecle sustenido.",
+    },
+    "nodes": {
+        "menu": {"type": "menu", "prompt": {"key": "menu"}, "options": {"1": "who"}},
+        "who": {"type": "identify", "by": ["extension"], "next": "what", "not_found": "person"},
+        "what": {"type": "choose_service", "branch": "1", "next": "describe"},
+        "describe": {"type": "record_message", "prompt": {"key": "describe"}, "next": "open"},
+        "open": {"type": "open_ticket", "next": "bye"},
+        "bye": {"type": "hang_up", "outcome": "ticket_opened"},
+        "person": {"type": "transfer", "variables": {"ATENDE_CALL_ID": "{call.id}"}},
+    },
+}
+
+
+def test_a_recording_made_before_the_ticket_is_attached_to_it_and_plays_on_its_page(
+    make_services: MakeServices,
+) -> None:
+    services = with_demo(make_services, otp="never")
+    text = yaml.safe_dump(DESCRIBE_THEN_OPEN, allow_unicode=True, sort_keys=False)
+    services.flows.publish(text, "api:test")
+    caller = ScriptedCaller(
+        [("descrição de um problema", "1"), ("tecle 1", "1"), (RECORDING, None)]
+    )
+
+    fake = call_ura(services, caller, script="descricao", callerid="2001")
+    assert caller.unexpected == [] and caller.steps == [], caller.prompts
+    [wav] = fake.recordings
+    with services.runtime.sessions() as session:
+        [recording] = session.scalars(select(Recording))
+        ticket = session.scalar(select(Ticket))
+        assert ticket is not None
+        assert (recording.ticket_id, recording.protocol) == (ticket.id, ticket.protocol)
     with dashboard(services) as base_url:
         with browser_like(base_url) as anonymous:
-            answer = anonymous.get(f"/recordings/{recording_id}")
-            assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
+            refused = anonymous.get(f"/recordings/{recording.id}")
+            assert refused.status_code == 303 and refused.headers["location"].startswith("/login")
         with browser_like(base_url, TECHNICIAN) as member:
             page = member.get(f"/tickets/{ticket.protocol}").text
-            assert f'<audio controls preload="none" src="/recordings/{recording_id}">' in page
-            answer = member.get(f"/recordings/{recording_id}")
-            assert answer.status_code == 200 and answer.headers["content-type"] == "audio/wav"
-            assert answer.content.startswith(b"RIFF")
+            assert f'src="/recordings/{recording.id}"' in page and "<audio" in page
+            played = member.get(f"/recordings/{recording.id}")
+            assert played.status_code == 200 and played.headers["content-type"] == "audio/wav"
+            assert played.content == Path(wav).read_bytes()  # what the caller said, as written
             assert member.get("/recordings/999999").status_code == 404

@@ -8,20 +8,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 import yaml
 from sqlalchemy import Engine, select
 
-from atende.db.models import Call, Recording, Ticket
-from atende.demo import load_demo_people
+from atende.db.models import Call
 from atende.flows.loader import SHIPPED
 from atende.services.bundle import Services
 from cli_runner import run_atende
 from conftest import services_on
 from e2e.site import TECHNICIAN, browser_like, dashboard
-from ura_harness import RECORDING, ScriptedCaller, call_ura, place_call, running_ura
+from ura_harness import ScriptedCaller, call_ura, place_call, running_ura
 
 MakeServices = Callable[..., Services]
 MAIN = "abrir um chamado"
@@ -120,54 +118,3 @@ def test_an_unknown_path_is_refused_with_one_warning_and_no_call_record(
     assert not any("dialplan" in r.getMessage() for r in caplog.records)
     with services.runtime.sessions() as session:
         assert session.scalars(select(Call)).all() == []
-
-
-DESCRIBE_THEN_OPEN = {
-    "name": "descricao",
-    "start": "menu",
-    "attendant": "person",
-    "texts": {
-        "menu": "Para deixar a descrição de um problema, tecle 1.",
-        "describe": "Descreva o problema após o sinal. Para terminar, tecle sustenido.",
-    },
-    "nodes": {
-        "menu": {"type": "menu", "prompt": {"key": "menu"}, "options": {"1": "who"}},
-        "who": {"type": "identify", "by": ["extension"], "next": "what", "not_found": "person"},
-        "what": {"type": "choose_service", "branch": "1", "next": "describe"},
-        "describe": {"type": "record_message", "prompt": {"key": "describe"}, "next": "open"},
-        "open": {"type": "open_ticket", "next": "bye"},
-        "bye": {"type": "hang_up", "outcome": "ticket_opened"},
-        "person": {"type": "transfer", "variables": {"ATENDE_CALL_ID": "{call.id}"}},
-    },
-}
-
-
-def test_a_recording_made_before_the_ticket_is_attached_to_it_and_plays_on_its_page(
-    make_services: MakeServices,
-) -> None:
-    services = make_services(otp="never")
-    load_demo_people(services.people)
-    text = yaml.safe_dump(DESCRIBE_THEN_OPEN, allow_unicode=True, sort_keys=False)
-    services.flows.publish(text, "api:test")
-    caller = ScriptedCaller(
-        [("descrição de um problema", "1"), ("tecle 1", "1"), (RECORDING, None)]
-    )
-
-    fake = call_ura(services, caller, script="descricao", callerid="2001")
-    assert caller.unexpected == [] and caller.steps == [], caller.prompts
-    [wav] = fake.recordings
-    with services.runtime.sessions() as session:
-        [recording] = session.scalars(select(Recording))
-        ticket = session.scalar(select(Ticket))
-        assert ticket is not None
-        assert (recording.ticket_id, recording.protocol) == (ticket.id, ticket.protocol)
-    with dashboard(services) as base_url:
-        with browser_like(base_url) as anonymous:
-            refused = anonymous.get(f"/recordings/{recording.id}")
-            assert refused.status_code == 303 and refused.headers["location"].startswith("/login")
-        with browser_like(base_url, TECHNICIAN) as member:
-            page = member.get(f"/tickets/{ticket.protocol}").text
-            assert f'src="/recordings/{recording.id}"' in page and "<audio" in page
-            played = member.get(f"/recordings/{recording.id}")
-            assert played.status_code == 200
-            assert played.content == Path(wav).read_bytes()
