@@ -130,8 +130,8 @@ def test_team_works_a_phone_ticket_and_changes_catalog_and_hours(
             shoot(page, artifacts, "02-ticket-1366x768")
 
             page.click("a[href^='/calls/']")
-            expect(page.locator("#timeline")).to_contain_text("Menu de categorias")
-            expect(page.locator("#timeline")).to_contain_text("tecla 3")
+            expect(page.locator("#timeline")).to_contain_text("Escolha do serviço")
+            expect(page.locator("#timeline")).to_contain_text("categoria: 3")
             shoot(page, artifacts, "03-call-1366x768")
             page.goto("/calls?outcome=ticket_opened")
             expect(page.locator("#calls tbody tr")).to_have_count(1)
@@ -190,7 +190,7 @@ def test_team_works_a_phone_ticket_and_changes_catalog_and_hours(
             shoot(page, artifacts, "08-hours-1366x768")
             caller = ScriptedCaller([(MAIN, "3"), ("horário de atendimento", None)])
             phone_call(services, caller)
-            assert heard_now in caller.prompts[-1]
+            assert any(heard_now in prompt for prompt in caller.prompts)
 
             for path, name in (
                 ("/admin/people", "09-people"),
