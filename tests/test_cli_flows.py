@@ -12,7 +12,7 @@ from sqlalchemy import Engine
 from atende.db.models import FlowVersion
 from atende.flows.loader import SHIPPED
 from atende.flows.schema import json_schema
-from cli_runner import ATENDE, free_port, readme_block, run_atende, run_shell
+from cli_runner import ATENDE, README, free_port, readme_block, run_atende, run_shell
 from conftest import services_on
 from unit.flow_samples import SMALL, small
 
@@ -153,3 +153,28 @@ def test_readme_flow_examples_work_as_copied(cli_env: dict[str, str], tmp_path: 
     assert "flow ti version 2 published" in result.stderr
     assert "flow ti version 1 restored as version 3" in result.stderr
     assert "ti.yaml: ok" in result.stdout
+
+
+def test_readme_custom_flow_is_accepted_as_copied(tmp_path: Path) -> None:
+    section = README.read_text(encoding="utf-8").split("\n### A flow of your own\n", 1)[1]
+    example = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    path = tmp_path / "descricao.yaml"
+    path.write_text(example, encoding="utf-8")
+    checked = run_atende("flows", "check", str(path))
+    assert checked.returncode == 0, checked.stdout
+    assert checked.stdout.strip().endswith("descricao.yaml: ok")
+    assert yaml.safe_load(example)["name"] == "descricao"
+
+
+def test_readme_lists_every_node_type_once() -> None:
+    section = README.read_text(encoding="utf-8").split("\n### Node types\n", 1)[1]
+    table = section.split("\n### ", 1)[0]
+    rows = [row for row in table.splitlines() if row.startswith("| `")]
+    listed = [row.split("|")[1].strip().strip("`") for row in rows]
+    types = json_schema()["$defs"]
+    assert sorted(listed) == sorted(
+        definition["properties"]["type"]["const"]
+        for definition in types.values()
+        if "type" in definition.get("properties", {})
+        and "const" in definition["properties"]["type"]
+    )

@@ -2,11 +2,13 @@
 caller on a real Asterisk (a wrong key answered at once, keys typed ahead, the ``#`` after a
 fixed-length code, a hang-up recorded at its node), flows chosen by FastAGI path, and the
 health-plan flow against the seed-004 beneficiary stand-in, from card number to transfer, and
-out of hours with a recorded message."""
+out of hours with a recorded message; a custom flow whose recording, made before the ticket,
+is attached to it and plays on its dashboard page."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import wave
 from collections.abc import Callable, Iterator
@@ -14,12 +16,12 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import select
 
-from atende.db.models import AttendanceProtocol, Message, Recording
+from atende.db.models import AttendanceProtocol, Message, Recording, Ticket
 from atende.demo import load_demo_people
 from atende.services.bundle import Services
-from atende.services.tickets import NewTicket
 from e2e.site import TECHNICIAN, browser_like, dashboard
 from fakes.beneficiary import CLIENT_ID, CLIENT_SECRET, BeneficiaryState, beneficiary_app
 from fakes.http_fake import FakeServer
@@ -101,14 +103,50 @@ def test_the_hash_after_the_six_digit_code_is_swallowed(make_services: MakeServi
     assert ("confirm_person", {"key": "2"}) in steps_of(services, fake.uniqueid)
 
 
-def test_a_hang_up_is_recorded_at_the_node_it_happened(make_services: MakeServices) -> None:
+def test_a_hang_up_is_recorded_at_the_node_it_happened(
+    make_services: MakeServices, caplog: pytest.LogCaptureFixture
+) -> None:
     services = with_demo(make_services)
     caller = ScriptedCaller([(MAIN, "1"), (ASK_CODE, "1001#"), (ASK_OTP, HANGUP)])
 
-    fake = call_ura(services, caller, callerid="4533334444")
+    with caplog.at_level(logging.INFO, logger="atende.agi"):
+        fake = call_ura(services, caller, callerid="4533334444")
     steps = steps_of(services, fake.uniqueid)
     assert steps[-1] == ("hangup", {"node": "verify_code"})
     assert services.calls.get(fake.uniqueid).outcome == "abandoned"
+    with services.runtime.sessions() as session:  # the code went out before the caller left
+        assert session.scalars(select(Message.id).where(Message.kind == "otp")).all()
+    said = [r.getMessage() for r in caplog.records if r.name == "atende.agi.server"]
+    assert f"call {fake.uniqueid} ended: the caller hung up" in said
+    assert not any("dialplan" in line for line in said)
+
+
+def test_every_prompt_listens_for_every_key(make_services: MakeServices) -> None:
+    services = with_demo(make_services)
+    caller = ScriptedCaller([("Olá", "*"), (INVALID, None), (MAIN, "3")])
+
+    fake = call_ura(services, caller)
+    assert caller.unexpected == [] and caller.steps == []
+    played = [c.split() for c in fake.commands if c.startswith("STREAM FILE")]
+    assert played and all(words[3] == "0123456789*#" for words in played)
+    # "*" cut the greeting and was judged by the menu: "opção inválida" at once.
+    greeting = next(n for n, p in enumerate(caller.prompts) if "Olá" in p)
+    assert caller.prompts[greeting + 1].startswith(INVALID)
+    assert ("main_menu", {"result": "invalid"}) in steps_of(services, fake.uniqueid)
+
+
+def test_a_key_typed_during_the_information_is_carried_into_the_menu(
+    make_services: MakeServices,
+) -> None:
+    services = with_demo(make_services)
+    caller = ScriptedCaller([(MAIN, "4"), ("Tutoriais", "3")])
+
+    fake = call_ura(services, caller)
+    assert caller.unexpected == [] and caller.steps == []
+    assert sum(MAIN in p for p in caller.prompts) == 1  # the menu was not said again
+    steps = steps_of(services, fake.uniqueid)
+    assert [s for s, _ in steps][:4] == ["greeting", "main_menu", "information", "main_menu"]
+    assert ("main_menu", {"key": "3"}) in steps and fake.variables["ATENDE_PROTOCOL"]
 
 
 def test_information_option_says_the_hours_then_back_to_the_menu(
@@ -189,11 +227,32 @@ def test_health_plan_card_to_transfer_with_the_channel_variables(
         )
         assert protocol is not None and protocol.reason == "reclamação"
         texts = list(session.scalars(select(Message.text).where(Message.kind == "protocol")))
-    # Identified: the protocol is theirs at once (atende's text); linked: the flow's, with the
-    # reason, date and time.
-    assert all(number in text for text in texts) and len(texts) == 2
-    when = re.search(r"reclamação foi registrado em (\d\d/\d\d/\d{4}), às (\d\d:\d\d)", texts[1])
+    # One protocol, one message: the flow's, with the reason, date and time.
+    [text] = texts
+    assert number in text
+    when = re.search(r"reclamação foi registrado em (\d\d/\d\d/\d{4}), às (\d\d:\d\d)", text)
     assert when is not None
+
+
+def test_health_plan_caller_who_drops_right_after_the_card_gets_one_message(
+    make_services: MakeServices, operadora: BeneficiaryState
+) -> None:
+    services = health_plan(make_services)
+    caller = ScriptedCaller([(REASONS, "4"), (ASK_CARD, f"{CARD}#"), ("transferir", HANGUP)])
+
+    fake = call_ura(services, caller, script="plano-de-saude", callerid="4533334444")
+    assert caller.unexpected == [] and caller.steps == []
+    call = services.calls.get(fake.uniqueid)
+    assert call.outcome == "abandoned" and call.events[-1].detail == {"node": "transfer"}
+    with services.runtime.sessions() as session:
+        protocol = session.scalar(
+            select(AttendanceProtocol).where(AttendanceProtocol.call_id == call.id)
+        )
+        texts = list(session.scalars(select(Message.text).where(Message.kind == "protocol")))
+    assert protocol is not None and protocol.person_id is not None
+    assert protocol.reason == "cancelamento"
+    [text] = texts
+    assert protocol.number in text and "cancelamento foi registrado em" in text
 
 
 def test_health_plan_out_of_hours_keeps_the_recorded_message(
@@ -226,26 +285,52 @@ def test_health_plan_out_of_hours_keeps_the_recorded_message(
     assert [v.id for v in services.recordings.of_call(call.id)] == [recording.id]
 
 
-def test_a_recorded_message_plays_to_signed_in_members_only(make_services: MakeServices) -> None:
-    services = with_demo(make_services)
-    ticket, _ = services.tickets.open(NewTicket(person_code="1001", item_id=1), "api:test")
-    call = services.calls.start("1795.90", "2001", None)
-    path = services.recordings.directory / "call-message"
-    services.recordings.prepare()
-    with wave.open(str(path) + ".wav", "wb") as sound:
-        sound.setnchannels(1)
-        sound.setsampwidth(2)
-        sound.setframerate(8000)
-        sound.writeframes(bytes(1600))
-    recording_id = services.recordings.attach(call.id, path, ticket.protocol)
+DESCRIBE_THEN_OPEN = {
+    "name": "descricao",
+    "start": "menu",
+    "attendant": "person",
+    "texts": {
+        "menu": "Para deixar a descrição de um problema, tecle 1.",
+        "describe": "Descreva o problema após o sinal. Para terminar, tecle sustenido.",
+    },
+    "nodes": {
+        "menu": {"type": "menu", "prompt": {"key": "menu"}, "options": {"1": "who"}},
+        "who": {"type": "identify", "by": ["extension"], "next": "what", "not_found": "person"},
+        "what": {"type": "choose_service", "branch": "1", "next": "describe"},
+        "describe": {"type": "record_message", "prompt": {"key": "describe"}, "next": "open"},
+        "open": {"type": "open_ticket", "next": "bye"},
+        "bye": {"type": "hang_up", "outcome": "ticket_opened"},
+        "person": {"type": "transfer", "variables": {"ATENDE_CALL_ID": "{call.id}"}},
+    },
+}
+
+
+def test_a_recording_made_before_the_ticket_is_attached_to_it_and_plays_on_its_page(
+    make_services: MakeServices,
+) -> None:
+    services = with_demo(make_services, otp="never")
+    text = yaml.safe_dump(DESCRIBE_THEN_OPEN, allow_unicode=True, sort_keys=False)
+    services.flows.publish(text, "api:test")
+    caller = ScriptedCaller(
+        [("descrição de um problema", "1"), ("tecle 1", "1"), (RECORDING, None)]
+    )
+
+    fake = call_ura(services, caller, script="descricao", callerid="2001")
+    assert caller.unexpected == [] and caller.steps == [], caller.prompts
+    [wav] = fake.recordings
+    with services.runtime.sessions() as session:
+        [recording] = session.scalars(select(Recording))
+        ticket = session.scalar(select(Ticket))
+        assert ticket is not None
+        assert (recording.ticket_id, recording.protocol) == (ticket.id, ticket.protocol)
     with dashboard(services) as base_url:
         with browser_like(base_url) as anonymous:
-            answer = anonymous.get(f"/recordings/{recording_id}")
-            assert answer.status_code == 303 and answer.headers["location"].startswith("/login")
+            refused = anonymous.get(f"/recordings/{recording.id}")
+            assert refused.status_code == 303 and refused.headers["location"].startswith("/login")
         with browser_like(base_url, TECHNICIAN) as member:
             page = member.get(f"/tickets/{ticket.protocol}").text
-            assert f'<audio controls preload="none" src="/recordings/{recording_id}">' in page
-            answer = member.get(f"/recordings/{recording_id}")
-            assert answer.status_code == 200 and answer.headers["content-type"] == "audio/wav"
-            assert answer.content.startswith(b"RIFF")
+            assert f'src="/recordings/{recording.id}"' in page and "<audio" in page
+            played = member.get(f"/recordings/{recording.id}")
+            assert played.status_code == 200 and played.headers["content-type"] == "audio/wav"
+            assert played.content == Path(wav).read_bytes()  # what the caller said, as written
             assert member.get("/recordings/999999").status_code == 404

@@ -63,6 +63,8 @@ def build_services(runtime: Runtime) -> Services:
     load_plugins(settings.plugins)
     people, tickets = PeopleService(runtime), TicketService(runtime)
     messenger = build_messenger(settings, runtime.sessions)
+    recordings = RecordingService(runtime)
+    tickets.after_insert.append(recordings.attach_to_ticket)
     return Services(
         runtime=runtime,
         people=people,
@@ -85,7 +87,7 @@ def build_services(runtime: Runtime) -> Services:
             language=settings.language,
         ),
         flows=FlowStore(runtime),
-        recordings=RecordingService(runtime),
+        recordings=recordings,
     )
 
 

@@ -260,6 +260,7 @@ class FakeHours:
 class FakeLog:
     steps_seen: list[StepEvent] = field(default_factory=list)
     identified: list[int] = field(default_factory=list)
+    claims: list[bool] = field(default_factory=list)  # claim_protocols of each identify
     scores: list[int] = field(default_factory=list)
     outcome: CallOutcome | None = None
 
@@ -279,8 +280,11 @@ class FakeLog:
     async def flush(self, call_id: int) -> None:
         pass
 
-    async def identify(self, call_id: int, person: PersonView) -> None:
+    async def identify(
+        self, call_id: int, person: PersonView, *, claim_protocols: bool = True
+    ) -> None:
         self.identified.append(person.id)
+        self.claims.append(claim_protocols)
 
     async def survey(self, call_id: int, score: int) -> None:
         self.scores.append(score)

@@ -26,6 +26,7 @@ def test_protocol_at_start_then_the_reason_card_and_transfer() -> None:
     assert fakes.directory.asked == [("card", CARD)]  # the bad card was never looked up
     assert fakes.protocols.issued == [{"number": number, "person": None, "reason": None}]
     assert fakes.protocols.linked == [{"number": number, "person": ANA, "reason": "reclamação"}]
+    assert fakes.log.claims == [False]  # the link right after queues the one message
     assert fakes.call.handed_over is not None
     assert fakes.call.handed_over[1] == {
         "ATENDE_PROTOCOL": number,

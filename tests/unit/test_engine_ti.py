@@ -40,6 +40,7 @@ def test_open_a_ticket_from_the_own_extension() -> None:
         "ticket_opened",
     ]  # fmt: skip
     assert fakes.log.identified == [1] and fakes.log.outcome == "ticket_opened"
+    assert fakes.log.claims == [True]  # no link follows: identifying claims the protocols
 
 
 def test_open_a_ticket_by_code_with_the_one_time_code() -> None:

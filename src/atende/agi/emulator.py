@@ -147,6 +147,8 @@ def _parse_command(line: str) -> EmulatedCommand | None:
 class AsteriskEmulator:
     """One call from a fake Asterisk to the FastAGI server at ``host:port``.
 
+    ``script`` is the FastAGI path (``agi://host:port/<script>``); ``dnid`` the number the
+    caller dialled (``agi_dnid``).
     ``hangup_after_commands``: the caller hangs up while idle after that many replies.
     ``hangup_after_seconds``: the caller hangs up at the first idle moment after that delay.
     ``hangup_notice``: where the ``HANGUP`` line goes after a hang-up during a command:
@@ -164,6 +166,7 @@ class AsteriskEmulator:
         host: str = "127.0.0.1",
         *,
         script: str = "ura",
+        dnid: str = "100",
         callerid: str | None = "5550100",
         calleridname: str | None = None,
         uniqueid: str = "1795228819.8",
@@ -183,6 +186,7 @@ class AsteriskEmulator:
         self.host = host
         self.port = port
         self.script = script
+        self.dnid = dnid
         self.callerid = callerid
         self.calleridname = calleridname
         self.uniqueid = uniqueid
@@ -258,7 +262,7 @@ class AsteriskEmulator:
             ("agi_callingani2", "0"),
             ("agi_callington", "0"),
             ("agi_callingtns", "0"),
-            ("agi_dnid", "100"),
+            ("agi_dnid", self.dnid),
             ("agi_rdnis", "unknown"),
             ("agi_context", self.context),
             ("agi_extension", self.extension),

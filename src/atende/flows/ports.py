@@ -202,9 +202,12 @@ class CallLog(Protocol):
         """Wait until every step of the call so far is stored."""
         ...
 
-    async def identify(self, call_id: int, person: PersonView) -> None:
+    async def identify(
+        self, call_id: int, person: PersonView, *, claim_protocols: bool = True
+    ) -> None:
         """The call is ``person``'s: protocols it issued before anyone was known become
-        theirs, and their messages are queued (RN 623)."""
+        theirs, and their messages are queued (RN 623); without ``claim_protocols`` they
+        are left to the flow's ``issue_protocol`` link that follows at once."""
         ...
 
     async def survey(self, call_id: int, score: int) -> None: ...

@@ -118,7 +118,7 @@ class Run:
     ticket_opened: bool = False
     last_miss: str = ""  # how the last choose() ended without a key: invalid or no_input
     variables: dict[str, str] = field(default_factory=dict)
-    _background: set[asyncio.Task[None]] = field(default_factory=set)
+    _background: set[asyncio.Future[object]] = field(default_factory=set)
 
     # -- steps --------------------------------------------------------------------------
 
@@ -137,7 +137,7 @@ class Run:
 
     # -- work alongside the call --------------------------------------------------------
 
-    def alongside(self, work: Awaitable[None]) -> None:
+    def alongside(self, work: Awaitable[object]) -> None:
         """Run ``work`` while the call goes on; the call's end waits for it (see settle)."""
         task = asyncio.ensure_future(work)
         self._background.add(task)

@@ -243,8 +243,12 @@ class ServiceCallLog:
         if current is not None and current.stored is not None:
             await asyncio.shield(current.stored)
 
-    async def identify(self, call_id: int, person: PersonView) -> None:
-        await asyncio.to_thread(self.services.calls.identify, call_id, person.id)
+    async def identify(
+        self, call_id: int, person: PersonView, *, claim_protocols: bool = True
+    ) -> None:
+        await asyncio.to_thread(
+            self.services.calls.identify, call_id, person.id, claim_protocols=claim_protocols
+        )
 
     async def survey(self, call_id: int, score: int) -> None:
         await asyncio.to_thread(self.services.calls.survey, call_id, score)

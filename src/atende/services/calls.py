@@ -132,15 +132,18 @@ class CallService:
                 for seq, record in enumerate(records, start=int(last_seq.get(call_id) or 0) + 1)
             )
 
-    def identify(self, call_id: int, person_id: int) -> None:
+    def identify(self, call_id: int, person_id: int, *, claim_protocols: bool = True) -> None:
         """The call is ``person_id``'s. Protocols the call issued before anyone was known
-        (health-plan mode) become theirs, and their messages are queued in this transaction."""
+        (health-plan mode) become theirs, and their messages are queued in this transaction;
+        without ``claim_protocols``, the flow links them itself right after (one message)."""
         with self.sessions.begin() as session:
             call = session.get(Call, call_id)
             person = session.get(Person, person_id)
             if call is None or person is None:
                 return
             call.person_id = person_id
+            if not claim_protocols:
+                return
             # A locking read sees the latest rows: two identifications of one call at once
             # (caller id and keypad) cannot both find the protocol unclaimed.
             unclaimed = (

@@ -3,8 +3,10 @@
 A ``record_message`` node records the caller (Asterisk RECORD FILE) into the recordings
 directory under ``ATENDE_DATA_DIR``, private like the database (a local Asterisk, running as
 another user, needs write access to it: give it the directory's group). A row ties the file to
-its call and to the ticket or attendance protocol the call had then, so the ticket's
-dashboard page plays it to signed-in team members; nothing serves it publicly.
+its call and to the ticket or attendance protocol the call had then; a ticket the call opens
+afterwards (a flow that records the description first) takes the call's recordings that have
+no ticket yet (:meth:`RecordingService.attach_to_ticket`, run as the ticket is inserted). The
+ticket's dashboard page plays them to signed-in team members; nothing serves them publicly.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
 
 from atende.db.models import AttendanceProtocol, Recording, Ticket
 from atende.private_paths import private_directory
@@ -66,6 +69,21 @@ class RecordingService:
             session.add(row)
             session.flush()
             return row.id
+
+    @staticmethod
+    def attach_to_ticket(session: Session, ticket: Ticket) -> None:
+        """In the transaction that inserts ``ticket``: the recordings its call made before it
+        and tied to no ticket become its own (see TicketService.after_insert); one made under
+        an attendance protocol keeps that number."""
+        if ticket.call_id is None:
+            return
+        session.execute(
+            update(Recording)
+            .where(Recording.call_id == ticket.call_id, Recording.ticket_id.is_(None))
+            .values(
+                ticket_id=ticket.id, protocol=func.coalesce(Recording.protocol, ticket.protocol)
+            )
+        )
 
     def of_ticket(self, ticket: Ticket) -> list[RecordingView]:
         """The recordings about ``ticket``: tied to it, or made in the call that opened it."""

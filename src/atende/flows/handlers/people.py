@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from atende.domain.otp_policy import CODE_DIGITS, MAX_WRONG_ENTRIES, OtpPolicy, needs_code
 from atende.flows.call import Sound
 from atende.flows.checks import checker
+from atende.flows.handlers.protocols import linked_next
 from atende.flows.nodes import (
     AUTOMATIC_METHODS,
     Check,
@@ -62,7 +63,7 @@ async def identify(run: Run, node: Identify) -> str:
     caller_id = run.call.caller_id
     for method in node.by:
         if method in AUTOMATIC_METHODS:
-            if caller_id and await _found(run, method, caller_id):
+            if caller_id and await _found(run, node, method, caller_id):
                 return node.next
         else:
             return await _typed(run, node, method)
@@ -77,7 +78,7 @@ async def _typed(run: Run, node: Identify, method: IdentifyBy) -> str:
         digits = await _entry(run, node, run.speech(node.ask_prompt), node.check, invalid)
         if digits is None:
             continue
-        if await _found(run, method, digits):
+        if await _found(run, node, method, digits):
             return node.next
         run.step(result="unknown")
         if hide:
@@ -87,14 +88,16 @@ async def _typed(run: Run, node: Identify, method: IdentifyBy) -> str:
     return await run.give_up(node.not_found, "no_input", run.speech(node.give_up_prompt))
 
 
-async def _found(run: Run, method: IdentifyBy, value: str) -> bool:
+async def _found(run: Run, node: Identify, method: IdentifyBy, value: str) -> bool:
     person = await run.waiting(run.ports.directory.find(method, value))
     if person is None:
         return False
     run.person = person
     run.by_extension = method == "extension"
     run.step(by=method)
-    await run.ports.log.identify(run.call_id, person)
+    # A link right after ties the protocol with the flow's own message (see protocols).
+    claim = not (run.protocol is not None and linked_next(run, node.next))
+    await run.ports.log.identify(run.call_id, person, claim_protocols=claim)
     return True
 
 
@@ -140,8 +143,10 @@ async def verify_code(run: Run, node: VerifyCode) -> str:
             speech = run.speech(node.again_prompt)
         return await run.give_up(node.failure, "verification_failed", run.speech(node.wrong_prompt))
     finally:
-        for task in (sending, naming):
-            task.cancel()
+        naming.cancel()
+        # A code on its way is not cut off half-sent when the caller hangs up: the call's
+        # end waits for it, so the code, its message and the record agree.
+        run.alongside(sending)
 
 
 async def _send(run: Run, person: PersonView | None) -> bool:

@@ -6,13 +6,19 @@ still gets it; the engine never sends it after speaking. A protocol issued befor
 is known (at the start, in health-plan mode) is tied to them by the caller's phone while the
 greeting plays, when the directory knows that phone: its message then goes even if they hang
 up before saying who they are (the call log's ``identify`` claims the call's protocols).
+
+One protocol, one message: when an ``identify`` is followed at once (through ``set`` and
+``goto`` only, so with no caller input between) by an ``issue_protocol`` that links the
+protocol, the identification leaves the protocol to that link, whose transaction ties it and
+queues the flow's own text (reason, date, time). Nothing the caller does can come between the
+two, so a hang-up right after identifying still gets the message, and gets it once.
 """
 
 from __future__ import annotations
 
 import logging
 
-from atende.flows.nodes import IssueProtocol, ReadProtocol
+from atende.flows.nodes import Goto, IssueProtocol, ReadProtocol, Set, Step
 from atende.flows.run import Run, handles
 from atende.speech.numbers import digit_parts
 
@@ -35,6 +41,26 @@ async def issue_protocol(run: Run, node: IssueProtocol) -> str:
         if run.person is None and run.call.caller_id:
             run.alongside(_claim_by_caller_phone(run, run.call.caller_id))
     return node.next
+
+
+def linked_next(run: Run, node_id: str) -> bool:
+    """Whether the node ``node_id`` leads, through ``set`` and ``goto`` only (and nodes the
+    settings skip), to an ``issue_protocol`` that links the call's protocol to its person."""
+    seen: set[str] = set()
+    while node_id not in seen:
+        seen.add(node_id)
+        node = run.flow.nodes[node_id]
+        if isinstance(node, Step) and node.only_if and not run.settings.flag(node.only_if):
+            node_id = node.next
+        elif isinstance(node, IssueProtocol):
+            return node.existing == "link"
+        elif isinstance(node, Set):
+            node_id = node.next
+        elif isinstance(node, Goto):
+            node_id = node.target
+        else:
+            return False
+    return False
 
 
 async def _claim_by_caller_phone(run: Run, caller_id: str) -> None:
