@@ -354,6 +354,10 @@ def start_server(args: argparse.Namespace, database_url: str | None, max_calls: 
         agi_max_calls=str(max_calls),
         audio_personal_transcripts="true",  # the callers react to the name they hear
     )
+    if database_url:  # SQLite gets the demo people on its first start, a server database not
+        subprocess.run(
+            [*atende_command(), "demo"], env=env, cwd=data_dir, check=True, capture_output=True
+        )
     command = [*atende_command(), "serve"]
     if args.workers is not None:
         command += ["--workers", str(args.workers)]
@@ -532,11 +536,11 @@ SUMMARY_HEAD = (
 )
 
 
-async def seed_cpu_per_call(args: argparse.Namespace) -> float:
+def seed_cpu_per_call(args: argparse.Namespace) -> float:
     """Server CPU per call of the seed's architecture, measured now (``seed_bench.py``)."""
     import seed_bench
 
-    return (await seed_bench.measure(args.seed_calls)).cpu_per_call_ms
+    return seed_bench.measure(args.seed_calls).cpu_per_call_ms
 
 
 def main() -> None:
@@ -599,7 +603,7 @@ def main() -> None:
         results[preset] = result
     print(f"\n{SUMMARY_HEAD}\n" + "\n".join(rows))
     if args.with_seed:
-        seed_ms = asyncio.run(seed_cpu_per_call(args))
+        seed_ms = seed_cpu_per_call(args)
         for preset, result in results.items():
             atende = result["atende"]
             mine = per_call(atende["server_cpu_s"] * 1e3, atende["completed"])
