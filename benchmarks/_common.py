@@ -19,6 +19,7 @@ import os
 import shutil
 import socket
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -140,6 +141,21 @@ def database_counters(database_url: str | None) -> dict[str, int] | None:
     if not rows:
         return None
     return {name: int(str(value)) for name, value in zip(PG_COUNTERS, rows[0], strict=True)}
+
+
+def settled_counters(database_url: str | None, pause: float = 0.5) -> dict[str, int] | None:
+    """``database_counters`` once two reads ``pause`` apart agree (at most ~10 s): backends of
+    a client that just disconnected publish their last counts as they exit, a moment later."""
+    last = database_counters(database_url)
+    for _ in range(20):
+        if last is None:
+            return None
+        time.sleep(pause)
+        now = database_counters(database_url)
+        if now == last:
+            break
+        last = now
+    return last
 
 
 # -- the server process -----------------------------------------------------------------------

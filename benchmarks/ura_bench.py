@@ -72,6 +72,7 @@ from _common import (
     free_port,
     query,
     serve_env,
+    settled_counters,
     tree_cpu_seconds,
     tree_peak_rss_kib,
 )
@@ -433,7 +434,7 @@ async def measure(args: argparse.Namespace, database_url: str | None) -> dict[st
     finally:
         server.stop()  # its connections close: PostgreSQL publishes their last counts
     try:
-        counters_after = database_counters(database_url)
+        counters_after = settled_counters(database_url)
         atende["db"] = difference(server.totals(), totals_before)
         atende["db_counters"] = (
             difference(counters_after, counters_before)
