@@ -372,10 +372,11 @@ def start_server(args: argparse.Namespace, database_url: str | None, max_calls: 
             refused = ""
             if args.workers is not None and "--workers" in server.log_tail(40):
                 refused = f"this atende serve does not accept --workers {args.workers}.\n"
+            tail = server.log_tail()
+            shutil.rmtree(data_dir, ignore_errors=True)
             raise SystemExit(
                 f"{refused}atende serve exited with {process.returncode} "
-                f"({shlex.join(command)}); its log, {data_dir / 'serve.log'}, ends:\n"
-                + server.log_tail()
+                f"({shlex.join(command)}); its log ends:\n{tail}"
             )
         try:
             with urllib.request.urlopen(f"http://{args.host}:{http_port}/healthz", timeout=2):
@@ -383,7 +384,9 @@ def start_server(args: argparse.Namespace, database_url: str | None, max_calls: 
         except OSError:
             time.sleep(0.2)
     server.stop()
-    raise SystemExit("atende serve did not answer /healthz within 120 s")
+    tail = server.log_tail()
+    shutil.rmtree(data_dir, ignore_errors=True)
+    raise SystemExit(f"atende serve did not answer /healthz within 120 s; its log ends:\n{tail}")
 
 
 async def replay_server(host: str, recorded: list[str]) -> asyncio.Server:
@@ -410,43 +413,50 @@ def difference(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
 async def measure(args: argparse.Namespace, database_url: str | None) -> dict[str, Any]:
     """One preset: the server on ``database_url``, then the ceiling, with the same client."""
     server = start_server(args, database_url, args.concurrency + 100)
-    host = args.host
     try:
-        print(f"atende serve pid {server.process.pid}, data dir {server.data_dir}", flush=True)
-        warm = await run_client(
-            host, server.agi_port, args, concurrency=1, calls=1, pace=0, ramp=0, record=True
-        )
-        if not warm["recorded"]:
-            raise SystemExit(f"warm-up call failed: {warm['error_samples']}")
-        if database_counters(database_url) is not None:
-            await asyncio.sleep(STATS_SETTLE_S)  # the warm-up's counts published first
-        counters_before = database_counters(database_url)
-        totals_before = server.totals()
-        cpu_before = server.cpu()
-        atende = await run_client(host, server.agi_port, args)
-        cpu_after = server.cpu()
-        atende |= {
-            "peak_rss_kib": tree_peak_rss_kib(server.process.pid),
-            "server_cpu_s": cpu_after.own - cpu_before.own,
-            "children_cpu_s": cpu_after.children - cpu_before.children,
-            "warm_up_calls": warm["completed"],
-        }
+        return await measure_on(server, args, database_url)
     finally:
-        server.stop()  # its connections close: PostgreSQL publishes their last counts
-    try:
-        counters_after = settled_counters(database_url)
-        atende["db"] = difference(server.totals(), totals_before)
-        atende["db_counters"] = (
-            difference(counters_after, counters_before)
-            if counters_after is not None and counters_before is not None
-            else None
-        )
-        atende["server_log_errors"] = server.log_problems()[:MAX_ERROR_SAMPLES]
-        ceiling = await replay_server(host, warm["recorded"])  # its prompts' .txt: data_dir
-        async with ceiling:
-            echo = await run_client(host, ceiling.sockets[0].getsockname()[1], args)
-    finally:
+        server.stop()
         shutil.rmtree(server.data_dir, ignore_errors=True)
+
+
+async def measure_on(
+    server: Server, args: argparse.Namespace, database_url: str | None
+) -> dict[str, Any]:
+    host = args.host
+    print(f"atende serve pid {server.process.pid}, data dir {server.data_dir}", flush=True)
+    warm = await run_client(
+        host, server.agi_port, args, concurrency=1, calls=1, pace=0, ramp=0, record=True
+    )
+    if not warm["recorded"]:
+        raise SystemExit(
+            f"warm-up call failed: {warm['error_samples']}; server log:\n{server.log_tail()}"
+        )
+    if database_counters(database_url) is not None:
+        await asyncio.sleep(STATS_SETTLE_S)  # the warm-up's counts published first
+    counters_before = database_counters(database_url)
+    totals_before = server.totals()
+    cpu_before = server.cpu()
+    atende = await run_client(host, server.agi_port, args)
+    cpu_after = server.cpu()
+    atende |= {
+        "peak_rss_kib": tree_peak_rss_kib(server.process.pid),
+        "server_cpu_s": cpu_after.own - cpu_before.own,
+        "children_cpu_s": cpu_after.children - cpu_before.children,
+        "warm_up_calls": warm["completed"],
+    }
+    server.stop()  # its connections close: PostgreSQL publishes their last counts
+    counters_after = settled_counters(database_url)
+    atende["db"] = difference(server.totals(), totals_before)
+    atende["db_counters"] = (
+        difference(counters_after, counters_before)
+        if counters_after is not None and counters_before is not None
+        else None
+    )
+    atende["server_log_errors"] = server.log_problems()[:MAX_ERROR_SAMPLES]
+    ceiling = await replay_server(host, warm["recorded"])  # its prompts' .txt: data_dir
+    async with ceiling:
+        echo = await run_client(host, ceiling.sockets[0].getsockname()[1], args)
     return {"atende": atende, "echo": echo}
 
 
