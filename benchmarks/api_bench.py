@@ -8,7 +8,7 @@ framework's own ceiling, measured in the same run, so the ratio holds on any mac
 What it does:
 
 1. starts ``atende serve`` as a subprocess on a free loopback port with a temporary data dir
-   (SQLite there unless ``--database-url`` is given), after ``atende token create``;
+   (SQLite there unless a database is named, see ``_common``), after ``atende token create``;
 2. creates one person through the API;
 3. open loop: sends ticket creations on a fixed schedule (``--rate`` per second) whatever the
    answers do, and measures each latency from the request's *scheduled* time, so a stalled
@@ -26,7 +26,8 @@ machine httpx's AsyncClient costs roughly 0.4-0.5 ms of client CPU per request (
 models, h11), so it tops out near the server's ``/livez`` rate and would measure itself; the
 raw client costs a few tens of microseconds per request (see the "client CPU" column).
 
-Run: ``.venv/bin/python benchmarks/api_bench.py [--database-url postgresql://...]``.
+Run: ``.venv/bin/python benchmarks/api_bench.py [--database-server postgresql://...]`` (a fresh
+database on that server, dropped after; ``--database-url`` runs on one you made).
 """
 
 from __future__ import annotations
@@ -36,7 +37,6 @@ import asyncio
 import json
 import math
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -44,9 +44,18 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
-HOST = "127.0.0.1"
+from _common import (
+    HOST,
+    add_database_options,
+    atende_command,
+    backend_name,
+    chosen_database,
+    free_port,
+    serve_env,
+    tree_cpu_seconds,
+)
+
 MAX_OPEN_LOOP_CONNECTIONS = 256
 
 
@@ -134,23 +143,14 @@ class Result:
         return ordered[min(len(ordered) - 1, math.ceil(p / 100 * len(ordered)) - 1)] * 1000
 
 
-def server_cpu_seconds(pid: int) -> float | None:
-    """utime + stime of a process from /proc (Linux); None elsewhere."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def measured(result: Result, pid: int, run: Callable[[], Awaitable[None]]) -> Result:
-    cpu0, wall0, srv0 = time.process_time(), time.perf_counter(), server_cpu_seconds(pid)
+    cpu0, wall0, srv0 = time.process_time(), time.perf_counter(), tree_cpu_seconds(pid)
     await run()
     result.wall = time.perf_counter() - wall0
     result.client_cpu = (time.process_time() - cpu0) / result.wall
-    srv1 = server_cpu_seconds(pid)
+    srv1 = tree_cpu_seconds(pid)
     if srv0 is not None and srv1 is not None:
-        result.server_cpu = (srv1 - srv0) / result.wall
+        result.server_cpu = (srv1.own - srv0.own) / result.wall
     return result
 
 
@@ -240,22 +240,6 @@ async def closed_loop(
     return await measured(result, pid, run)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return int(sock.getsockname()[1])
-
-
-def atende_command() -> list[str]:
-    script = Path(sys.executable).with_name("atende")
-    if script.exists():
-        return [str(script)]
-    found = shutil.which("atende")
-    if found:
-        return [found]
-    return [sys.executable, "-c", "from atende.cli import app; app()"]
-
-
 async def call(port: int, method: str, path: str, token: str, body: object = None) -> object:
     connection = await Connection.open(port)
     try:
@@ -332,7 +316,7 @@ async def bench(args: argparse.Namespace, port: int, pid: int, token: str) -> li
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--database-url", help="default: SQLite in a temporary data dir")
+    add_database_options(parser)
     parser.add_argument("--rate", type=float, default=200.0, help="open-loop requests/s")
     parser.add_argument("--duration", type=float, default=10.0, help="open-loop seconds")
     parser.add_argument("--concurrency", type=int, default=16, help="closed-loop clients")
@@ -340,19 +324,12 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=20_000, help="max requests per phase")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory(prefix="atende-bench-") as data_dir:
+    with (
+        chosen_database(args) as database_url,
+        tempfile.TemporaryDirectory(prefix="atende-bench-") as data_dir,
+    ):
         port = free_port()
-        env = {
-            **os.environ,
-            "ATENDE_DATA_DIR": data_dir,
-            "ATENDE_HTTP_HOST": HOST,
-            "ATENDE_HTTP_PORT": str(port),
-        }
-        env.pop("ATENDE_CONFIG", None)
-        if args.database_url:
-            env["ATENDE_DATABASE_URL"] = args.database_url
-        else:
-            env.pop("ATENDE_DATABASE_URL", None)
+        env = serve_env(data_dir, database_url, http_host=HOST, http_port=str(port), agi_port="0")
         command = atende_command()
         created = subprocess.run(
             [*command, "token", "create", "--name", "bench", "--scope", "admin"],
@@ -378,7 +355,7 @@ def main() -> int:
             if stderr.strip():
                 print(stderr.decode(errors="replace")[-2000:], file=sys.stderr)
 
-    backend = "PostgreSQL" if args.database_url else "SQLite"
+    backend = backend_name(database_url)
     print(f"\n{backend}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}\n")
     print(table(results))
     tickets = next(r for r in results if r.mode == "closed loop" and r.name.startswith("POST"))

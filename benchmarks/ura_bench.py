@@ -5,26 +5,40 @@ how many callers can one process serve, and how long does a caller wait for the 
 pressing a key? A load generator in a second process on loopback plays Asterisk: it sends the
 ``agi_*`` environment block like Asterisk 22 (see the AGI transcript), answers every command
 the way Asterisk does, and presses keys by what each prompt *says* (the ``.txt`` kept beside
-each audio file in the server's data directory, which this benchmark owns):
+each audio file in the server's data directory, which this benchmark owns), through the ``ti``
+flow's open-ticket path (node ids in brackets):
 
-    main menu "1" -> "Você é Maria da Silva?" "1" -> category "3" -> item "1"
-    -> protocol read back, no key -> goodbye -> the server hangs up
+    [greeting] -> [main_menu] "1" -> [confirm_person] "Você é Maria da Silva?" "1"
+    -> [choose_service] category "3", item "1" -> [open_ticket] -> [read_ticket_protocol]
+    protocol read back, no key -> goodbye -> the server hangs up
 
-(caller id 2001 is the demo person 1001's extension, and ``ATENDE_OTP=never``). Paced calls
-wait about a second (0.8-1.2 s) before answering each STREAM FILE or GET DATA, as if the
-prompt played and a person reacted; unpaced calls answer at once.
+(caller id 2001 is the demo person 1001's extension, ``ATENDE_OTP=never``, and
+``ATENDE_AUDIO_PERSONAL_TRANSCRIPTS`` so the caller can read the prompt holding their name,
+which has no transcript by default). Paced calls wait about a second (0.8-1.2 s) before
+answering each STREAM FILE or GET DATA, as if the prompt played and a person reacted (people's
+pace); unpaced calls answer at once (the process's capacity in complete calls/s).
 
 Server reply time is the time from the client writing its reply to the next command arriving:
 the server's own work for that step. It is reported per step, named by what arrives next
-(``protocol`` = the ticket is opened and its number synthesized, since it is new every call).
+(``protocol`` = the ticket is opened and its number is composed), with p50, p99, max and how
+many replies took over 250 ms.
 
 In the same run the same client, with the same settings, drives a bare asyncio line server
 that replays the command lines of a recorded call (one line in, the next line out, no other
-work): the ceiling of this machine, loopback and client. After each atende run the tickets in
-its SQLite database are counted against the calls the client completed.
+work): the ceiling of this machine, loopback and client. Also measured per run: the server's
+CPU time per complete call (its processes, and apart the speech subprocesses they waited for,
+from ``/proc``), its peak RSS, the tickets the database gained against the calls the client
+completed, and on PostgreSQL the database's own counters per call (``pg_stat_database``:
+transactions committed and rolled back, rows read and written; the server's background work
+during the run, such as its heartbeat, is in them; statements are not counted there). SQLite
+and MariaDB have no per-database counters: skipped.
 
-Run: ``.venv/bin/python benchmarks/ura_bench.py paced`` (500 callers, 1000 calls) and
-``.venv/bin/python benchmarks/ura_bench.py unpaced`` (50 callers, 10 s).
+Run: ``.venv/bin/python benchmarks/ura_bench.py paced unpaced`` (500 paced callers, 1000 calls;
+then 50 unpaced callers for 10 s; each on a fresh server and database, each with its
+ceiling), with ``--database-server postgresql://...`` for a fresh PostgreSQL database,
+``--with-seed`` to measure the seed's architecture in the same sitting (``seed_bench.py``),
+``--workers N`` for ``atende serve --workers N``, ``--host``/``--agi-port``/``--http-port``
+to choose where the server listens. ``--help`` lists the rest.
 """
 
 from __future__ import annotations
@@ -37,8 +51,6 @@ import random
 import shlex
 import shutil
 import signal
-import socket
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -49,8 +61,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-ATENDE = ROOT / ".venv" / "bin" / "atende"
+from _common import (
+    HOST,
+    ProcessTimes,
+    add_database_options,
+    atende_command,
+    backend_name,
+    chosen_database,
+    database_counters,
+    free_port,
+    query,
+    serve_env,
+    settled_counters,
+    tree_cpu_seconds,
+    tree_peak_rss_kib,
+)
+
 CALLER_ID = "2001"
 PRESETS: dict[str, dict[str, float]] = {
     "paced": {"concurrency": 500, "calls": 1000, "duration": 60, "pace": 1.0, "ramp": 5},
@@ -66,18 +92,20 @@ PROMPTS: list[tuple[str, str, str]] = [
     ("greeting", "Você ligou para o atendimento", ""),
     ("goodbye", "Obrigado por ligar", ""),
 ]
-OPEN_TICKET = ["main_menu", "confirm_name", "category", "item", "protocol"]
-UNCACHED = {"protocol"}  # a new ticket's number: synthesized while the caller waits
+OPEN_TICKET = ["greeting", "main_menu", "confirm_name", "category", "item", "protocol"]
+UNCACHED = {"protocol"}  # a new ticket's number: composed while the caller waits
+SLOW_REPLY_S = 0.250  # a caller hears this much silence as a problem (issue 12)
 COMMAND_TIMEOUT_S = 30.0
 MAX_ERROR_SAMPLES = 5
+STATS_SETTLE_S = 11.0  # PostgreSQL 15 publishes an idle backend's counts within 10 s
 
 
-def environment(uniqueid: str, port: int) -> bytes:
+def environment(uniqueid: str, host: str, port: int) -> bytes:
     """The block Asterisk 22 sends when a FastAGI connection opens (ends with a blank line)."""
     lines = [
         "agi_network: yes",
         "agi_network_script: ura",
-        f"agi_request: agi://127.0.0.1:{port}/ura",
+        f"agi_request: agi://{host}:{port}/ura",
         f"agi_channel: PJSIP/bench-{uniqueid.replace('.', '')}",
         "agi_language: en",
         "agi_type: PJSIP",
@@ -102,12 +130,15 @@ def environment(uniqueid: str, port: int) -> bytes:
 
 
 def cuts(values: list[float]) -> dict[str, float]:
-    """Count, p50 and p99 (ms) of durations in seconds."""
+    """Count, p50, p99 and max (ms) of durations in seconds, and how many were slow."""
+    slow = sum(1 for value in values if value > SLOW_REPLY_S)
+    top = max(values) * 1e3 if values else 0.0
     if len(values) < 2:
-        only = values[0] * 1e3 if values else 0.0
-        return {"n": len(values), "p50_ms": only, "p99_ms": only}
+        return {"n": len(values), "p50_ms": top, "p99_ms": top, "max_ms": top, "slow": slow}
     q = statistics.quantiles(values, n=100, method="inclusive")
-    return {"n": len(values), "p50_ms": q[49] * 1e3, "p99_ms": q[98] * 1e3}
+    return {"n": len(values), "p50_ms": q[49] * 1e3, "p99_ms": q[98] * 1e3, "max_ms": top} | {
+        "slow": slow
+    }
 
 
 # -- the load generator (a second process) --------------------------------------------------
@@ -117,6 +148,7 @@ def cuts(values: list[float]) -> dict[str, float]:
 class Load:
     """What the client measured over one run."""
 
+    host: str
     port: int
     pace: float
     rng: random.Random
@@ -129,7 +161,10 @@ class Load:
 
     def label(self, path: str) -> str:
         if path not in self.labels:
-            said = Path(path + ".txt").read_text(encoding="utf-8")
+            try:
+                said = Path(path + ".txt").read_text(encoding="utf-8")
+            except OSError:
+                said = f"(no transcript beside {path})"
             found = [name for name, words, _ in PROMPTS if words.lower() in said.lower()]
             self.labels[path] = found[0] if found else f"unexpected: {said[:60]}"
         return self.labels[path]
@@ -144,12 +179,12 @@ KEYS = {name: key for name, _, key in PROMPTS}
 async def one_call(load: Load, uniqueid: str, record: bool) -> None:
     """One caller through the open-ticket path; counts it completed only when every prompt of
     the path was heard in order and the server hung up."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", load.port)
+    reader, writer = await asyncio.open_connection(load.host, load.port)
     heard: list[str] = []
     lines: list[str] = []
     hung_up = False
     try:
-        writer.write(environment(uniqueid, load.port))
+        writer.write(environment(uniqueid, load.host, load.port))
         sent = time.perf_counter()
         while True:
             raw = await asyncio.wait_for(reader.readline(), COMMAND_TIMEOUT_S)
@@ -201,7 +236,7 @@ async def one_call(load: Load, uniqueid: str, record: bool) -> None:
 
 
 async def client(args: argparse.Namespace) -> dict[str, Any]:
-    load = Load(args.port, args.pace, random.Random(args.seed))
+    load = Load(args.client_host, args.client_port, args.pace, random.Random(args.seed))
     base = f"{int(time.time())}{os.getpid() % 1000:03d}"
     deadline = time.perf_counter() + args.duration
 
@@ -237,15 +272,12 @@ async def client(args: argparse.Namespace) -> dict[str, Any]:
 # -- the benchmark process ------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-async def run_client(port: int, args: argparse.Namespace, **overrides: object) -> dict[str, Any]:
+async def run_client(
+    host: str, port: int, args: argparse.Namespace, **overrides: object
+) -> dict[str, Any]:
     options = vars(args) | overrides
-    command = [sys.executable, __file__, "--client", "--port", str(port)]
+    command = [sys.executable, __file__, "--client", "--client-host", host]
+    command += ["--client-port", str(port)]
     for name in ("concurrency", "calls", "duration", "pace", "ramp", "seed"):
         command += [f"--{name}", str(options[name])]
     if options.get("record"):
@@ -263,42 +295,42 @@ async def run_client(port: int, args: argparse.Namespace, **overrides: object) -
 
 @dataclass
 class Server:
-    """One ``atende serve`` process on a fresh data directory."""
+    """One ``atende serve`` (and its worker processes, if any) on a fresh data directory."""
 
     process: subprocess.Popen[bytes]
     data_dir: Path
+    database_url: str
+    host: str
     http_port: int
     agi_port: int
 
-    def status(self, field_name: str) -> str:
-        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
-            if line.startswith(field_name + ":"):
-                return line.split(":", 1)[1].strip()
-        return "?"
+    def cpu(self) -> ProcessTimes:
+        return tree_cpu_seconds(self.process.pid) or ProcessTimes(0.0, 0.0)
 
-    def cpu_seconds(self) -> tuple[float, float]:
-        """CPU seconds of the server process, and of its finished children (espeak-ng, sox)."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        ticks = os.sysconf("SC_CLK_TCK")
-        return (int(fields[11]) + int(fields[12])) / ticks, (
-            int(fields[13]) + int(fields[14])
-        ) / ticks
+    def totals(self) -> dict[str, int]:
+        """Tickets, distinct protocols, calls by outcome and call events in the database."""
+        tickets, protocols = query(
+            self.database_url, "SELECT count(*), count(DISTINCT protocol) FROM tickets"
+        )[0]
+        (events,) = query(self.database_url, "SELECT count(*) FROM call_events")[0]
+        outcomes = query(self.database_url, "SELECT outcome, count(*) FROM calls GROUP BY 1")
+        return {
+            "tickets": int(str(tickets)),
+            "distinct_protocols": int(str(protocols)),
+            "call_events": int(str(events)),
+        } | {f"calls_{outcome}": int(str(n)) for outcome, n in outcomes}
 
-    def tickets(self) -> dict[str, int]:
-        with sqlite3.connect(self.data_dir / "atende.db") as db:
-            total, protocols = db.execute(
-                "SELECT count(*), count(DISTINCT protocol) FROM tickets"
-            ).fetchone()
-            outcomes = dict(db.execute("SELECT outcome, count(*) FROM calls GROUP BY outcome"))
-        return {"tickets": total, "distinct_protocols": protocols} | {
-            f"calls_{outcome}": n for outcome, n in outcomes.items()
-        }
+    def log_tail(self, lines: int = 15) -> str:
+        log = (self.data_dir / "serve.log").read_text(errors="replace").splitlines()
+        return "\n".join(log[-lines:])
 
     def log_problems(self) -> list[str]:
         log = (self.data_dir / "serve.log").read_text(errors="replace").splitlines()
         return [line for line in log if "ERROR" in line or "Traceback" in line]
 
     def stop(self) -> None:
+        if self.process.poll() is not None:
+            return
         self.process.send_signal(signal.SIGTERM)
         try:
             self.process.wait(40)
@@ -307,39 +339,57 @@ class Server:
             self.process.wait()
 
 
-def start_server(max_calls: int) -> Server:
+def start_server(args: argparse.Namespace, database_url: str | None, max_calls: int) -> Server:
     data_dir = Path(tempfile.mkdtemp(prefix="ura-bench-"))
-    http_port, agi_port = free_port(), free_port()
-    env = os.environ | {
-        "ATENDE_DATA_DIR": str(data_dir),
-        "ATENDE_HTTP_PORT": str(http_port),
-        "ATENDE_AGI_PORT": str(agi_port),
-        "ATENDE_OTP": "never",
-        "ATENDE_HOURS": "mon-sun 00:00-24:00",
-        "ATENDE_AGI_MAX_CALLS": str(max_calls),
-        "ATENDE_AUDIO_PERSONAL_TRANSCRIPTS": "1",  # the callers react to the name they hear
-    }
-    env.pop("ATENDE_DATABASE_URL", None)
-    env.pop("ATENDE_CONFIG", None)
-    log = (data_dir / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [str(ATENDE), "serve"], env=env, stdout=log, stderr=subprocess.STDOUT, cwd=data_dir
+    http_port = args.http_port or free_port(args.host)
+    agi_port = args.agi_port or free_port(args.host)
+    env = serve_env(
+        data_dir,
+        database_url,
+        http_host=args.host,
+        http_port=str(http_port),
+        agi_host=args.host,
+        agi_port=str(agi_port),
+        otp="never",
+        hours="mon-sun 00:00-24:00",
+        agi_max_calls=str(max_calls),
+        audio_personal_transcripts="true",  # the callers react to the name they hear
     )
-    server = Server(process, data_dir, http_port, agi_port)
+    if database_url:  # SQLite gets the demo people on its first start, a server database not
+        subprocess.run(
+            [*atende_command(), "demo"], env=env, cwd=data_dir, check=True, capture_output=True
+        )
+    command = [*atende_command(), "serve"]
+    if args.workers is not None:
+        command += ["--workers", str(args.workers)]
+    log = (data_dir / "serve.log").open("wb")
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=data_dir)
+    url = database_url or f"sqlite:///{data_dir / 'atende.db'}"
+    server = Server(process, data_dir, url, args.host, http_port, agi_port)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise SystemExit(f"atende serve exited: see {data_dir / 'serve.log'}")
+            refused = ""
+            if args.workers is not None and "--workers" in server.log_tail(40):
+                refused = f"this atende serve does not accept --workers {args.workers}.\n"
+            tail = server.log_tail()
+            shutil.rmtree(data_dir, ignore_errors=True)
+            raise SystemExit(
+                f"{refused}atende serve exited with {process.returncode} "
+                f"({shlex.join(command)}); its log ends:\n{tail}"
+            )
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/healthz", timeout=2):
+            with urllib.request.urlopen(f"http://{args.host}:{http_port}/healthz", timeout=2):
                 return server
         except OSError:
             time.sleep(0.2)
     server.stop()
-    raise SystemExit("atende serve did not answer /healthz within 120 s")
+    tail = server.log_tail()
+    shutil.rmtree(data_dir, ignore_errors=True)
+    raise SystemExit(f"atende serve did not answer /healthz within 120 s; its log ends:\n{tail}")
 
 
-async def replay_server(recorded: list[str]) -> asyncio.Server:
+async def replay_server(host: str, recorded: list[str]) -> asyncio.Server:
     """The ceiling: a bare asyncio line server that, after the environment block, answers each
     line with the next command line of a recorded call, then closes."""
     script = [(line + "\n").encode() for line in recorded]
@@ -353,106 +403,241 @@ async def replay_server(recorded: list[str]) -> asyncio.Server:
                 break
         writer.close()
 
-    return await asyncio.start_server(call, "127.0.0.1", 0, backlog=4096)
+    return await asyncio.start_server(call, host, 0, backlog=4096)
+
+
+def difference(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
+    return {name: value - before.get(name, 0) for name, value in after.items()}
+
+
+async def measure(args: argparse.Namespace, database_url: str | None) -> dict[str, Any]:
+    """One preset: the server on ``database_url``, then the ceiling, with the same client."""
+    server = start_server(args, database_url, args.concurrency + 100)
+    try:
+        return await measure_on(server, args, database_url)
+    finally:
+        server.stop()
+        shutil.rmtree(server.data_dir, ignore_errors=True)
+
+
+async def measure_on(
+    server: Server, args: argparse.Namespace, database_url: str | None
+) -> dict[str, Any]:
+    host = args.host
+    print(f"atende serve pid {server.process.pid}, data dir {server.data_dir}", flush=True)
+    warm = await run_client(
+        host, server.agi_port, args, concurrency=1, calls=1, pace=0, ramp=0, record=True
+    )
+    if not warm["recorded"]:
+        raise SystemExit(
+            f"warm-up call failed: {warm['error_samples']}; server log:\n{server.log_tail()}"
+        )
+    if database_counters(database_url) is not None:
+        await asyncio.sleep(STATS_SETTLE_S)  # the warm-up's counts published first
+    counters_before = database_counters(database_url)
+    totals_before = server.totals()
+    cpu_before = server.cpu()
+    atende = await run_client(host, server.agi_port, args)
+    cpu_after = server.cpu()
+    atende |= {
+        "peak_rss_kib": tree_peak_rss_kib(server.process.pid),
+        "server_cpu_s": cpu_after.own - cpu_before.own,
+        "children_cpu_s": cpu_after.children - cpu_before.children,
+        "warm_up_calls": warm["completed"],
+    }
+    server.stop()  # its connections close: PostgreSQL publishes their last counts
+    counters_after = settled_counters(database_url)
+    atende["db"] = difference(server.totals(), totals_before)
+    atende["db_counters"] = (
+        difference(counters_after, counters_before)
+        if counters_after is not None and counters_before is not None
+        else None
+    )
+    atende["server_log_errors"] = server.log_problems()[:MAX_ERROR_SAMPLES]
+    ceiling = await replay_server(host, warm["recorded"])  # its prompts' .txt: data_dir
+    async with ceiling:
+        echo = await run_client(host, ceiling.sockets[0].getsockname()[1], args)
+    return {"atende": atende, "echo": echo}
+
+
+# -- the report -------------------------------------------------------------------------------
 
 
 def show(name: str, result: dict[str, Any]) -> None:
     rate = result["completed"] / result["elapsed"]
+    every = result["all"]
     print(
         f"{name}: {result['completed']}/{result['started']} calls completed in "
         f"{result['elapsed']:.1f} s = {rate:.1f} calls/s, errors {result['errors']}; "
-        f"reply all p50 {result['all']['p50_ms']:.2f} ms p99 {result['all']['p99_ms']:.2f} ms, "
-        f"cached prompts p50 {result['cached']['p50_ms']:.2f} ms "
+        f"reply all p50 {every['p50_ms']:.2f} ms p99 {every['p99_ms']:.2f} ms "
+        f"max {every['max_ms']:.2f} ms, {every['slow']} of {every['n']} over "
+        f"{SLOW_REPLY_S * 1e3:.0f} ms; cached prompts p50 {result['cached']['p50_ms']:.2f} ms "
         f"p99 {result['cached']['p99_ms']:.2f} ms"
     )
     for label, cut in result["gaps"].items():
         print(
             f"    before {label:<15} n={cut['n']:<6} p50 {cut['p50_ms']:8.2f} ms   "
-            f"p99 {cut['p99_ms']:8.2f} ms"
+            f"p99 {cut['p99_ms']:8.2f} ms   max {cut['max_ms']:8.2f} ms   "
+            f"over {SLOW_REPLY_S * 1e3:.0f} ms {cut['slow']}"
         )
     for sample in result["error_samples"]:
         print(f"    error: {sample}")
 
 
-async def benchmark(args: argparse.Namespace) -> dict[str, Any]:
-    server = start_server(args.concurrency + 100)
-    try:
-        print(f"atende serve pid {server.process.pid}, data dir {server.data_dir}")
-        warm = await run_client(
-            server.agi_port, args, concurrency=1, calls=1, pace=0, ramp=0, record=True
+def per_call(value: float, calls: int) -> float:
+    return value / calls if calls else float("nan")
+
+
+def report(atende: dict[str, Any]) -> None:
+    """The server's costs per complete call and the database check, after ``show``."""
+    calls = atende["completed"]
+    print(
+        f"peak RSS {atende['peak_rss_kib'] / 1024:.0f} MiB; CPU: server "
+        f"{atende['server_cpu_s']:.1f} s ({per_call(atende['server_cpu_s'] * 1e3, calls):.1f} "
+        f"ms per complete call), its speech subprocesses {atende['children_cpu_s']:.1f} s "
+        f"({per_call(atende['children_cpu_s'] * 1e3, calls):.1f} ms per call)"
+    )
+    db = atende["db"]
+    ok = db["tickets"] == calls == db["distinct_protocols"]
+    print(
+        f"database gained {db['tickets']} tickets ({db['distinct_protocols']} distinct "
+        f"protocols), {db.get('calls_ticket_opened', 0)} calls ending ticket_opened and "
+        f"{db['call_events']} call events ({per_call(db['call_events'], calls):.1f} per call) "
+        f"for {calls} completed calls: {'OK' if ok else 'MISMATCH'}"
+    )
+    counters = atende["db_counters"]
+    if counters is None:
+        print("database counters per call: not read (SQLite/MariaDB: no per-database counters)")
+    else:
+        written = counters["tup_inserted"] + counters["tup_updated"] + counters["tup_deleted"]
+        print(
+            "database counters per complete call (pg_stat_database, the run's background work "
+            f"included): {per_call(counters['xact_commit'], calls):.1f} transactions committed,"
+            f" {per_call(counters['xact_rollback'], calls):.1f} rolled back; rows read "
+            f"{per_call(counters['tup_fetched'], calls):.1f} (scanned "
+            f"{per_call(counters['tup_returned'], calls):.1f}), written "
+            f"{per_call(written, calls):.1f}; statements: not counted (needs pg_stat_statements)"
         )
-        if not warm["recorded"]:
-            raise SystemExit(f"warm-up call failed: {warm['error_samples']}")
-        cpu_before = server.cpu_seconds()
-        atende = await run_client(server.agi_port, args)
-        cpu_after = server.cpu_seconds()
-        atende |= {
-            "peak_rss": server.status("VmHWM"),
-            "server_cpu_s": cpu_after[0] - cpu_before[0],
-            "children_cpu_s": cpu_after[1] - cpu_before[1],
-            "db": server.tickets(),
-            "warm_up_calls": warm["completed"],
-            "server_log_errors": server.log_problems()[:MAX_ERROR_SAMPLES],
-        }
-    finally:
-        server.stop()
-    try:
-        ceiling = await replay_server(warm["recorded"])  # its prompts' .txt are in data_dir
-        async with ceiling:
-            echo = await run_client(ceiling.sockets[0].getsockname()[1], args)
-    finally:
-        shutil.rmtree(server.data_dir, ignore_errors=True)
-    return {"atende": atende, "echo": echo}
+    for line in atende["server_log_errors"]:
+        print(f"    server log: {line}")
+
+
+def summary_row(preset: str, backend: str, result: dict[str, Any]) -> str:
+    atende, echo = result["atende"], result["echo"]
+    calls = atende["completed"]
+    every, protocol = atende["all"], atende["gaps"].get("protocol", cuts([]))
+    counters = atende["db_counters"]
+    xacts = f"{per_call(counters['xact_commit'], calls):.1f}" if counters else "n/a"
+    return (
+        f"| {preset} | {backend} | {echo['completed'] / echo['elapsed']:,.1f} calls/s, "
+        f"p99 {echo['all']['p99_ms']:.2f} ms "
+        f"| **{calls / atende['elapsed']:.1f} calls/s** ({calls} calls) | {atende['errors']} "
+        f"| {every['p50_ms']:,.0f} / {every['p99_ms']:,.0f} / {every['max_ms']:,.0f} ms "
+        f"| {every['slow']} | {protocol['p50_ms']:,.0f} / {protocol['p99_ms']:,.0f} ms "
+        f"| {per_call(atende['server_cpu_s'] * 1e3, calls):.1f} ms "
+        f"| {atende['peak_rss_kib'] / 1024:.0f} MiB | {xacts} |"
+    )
+
+
+SUMMARY_HEAD = (
+    "| run | database | ceiling (line replay) | atende serve | errors "
+    "| reply p50 / p99 / max | replies > 250 ms | before protocol p50 / p99 "
+    "| server CPU per call | peak RSS | transactions per call |\n"
+    "|---|---|---|---|---|---|---|---|---|---|---|"
+)
+
+
+def seed_cpu_per_call(args: argparse.Namespace) -> float:
+    """Server CPU per call of the seed's architecture, measured now (``seed_bench.py``)."""
+    import seed_bench
+
+    return seed_bench.measure(args.seed_calls).cpu_per_call_ms
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("preset", nargs="?", choices=sorted(PRESETS), default="unpaced")
+    parser.add_argument(
+        "presets", nargs="*", metavar="preset", help=f"{' and/or '.join(PRESETS)} (unpaced)"
+    )
     parser.add_argument("--concurrency", type=int, help="callers at once")
     parser.add_argument("--calls", type=int, help="calls in all, at most")
     parser.add_argument("--duration", type=float, help="seconds of new calls, at most")
     parser.add_argument("--pace", type=float, help="seconds before answering each prompt")
     parser.add_argument("--ramp", type=float, help="seconds over which the callers start")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--host", default=HOST, help="where the server listens (%(default)s)")
+    parser.add_argument(
+        "--agi-port", "--port", type=int, default=0, help="FastAGI port (default: a free one)"
+    )
+    parser.add_argument("--http-port", type=int, default=0, help="HTTP port (default: free)")
+    parser.add_argument(
+        "--workers", type=int, help="run `atende serve --workers N` (fails if not supported)"
+    )
+    add_database_options(parser)
+    parser.add_argument(
+        "--with-seed", action="store_true", help="also measure seed_bench.py, print the ratio"
+    )
+    parser.add_argument("--seed-calls", type=int, default=20, help="calls for --with-seed")
     parser.add_argument("--json", action="store_true", help="print the raw results as JSON")
     parser.add_argument("--client", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--client-host", help=argparse.SUPPRESS)
+    parser.add_argument("--client-port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--record", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    for name, value in PRESETS[args.preset].items():
-        if getattr(args, name) is None:
-            setattr(args, name, type(value)(value))
-    args.concurrency, args.calls = int(args.concurrency), int(args.calls)
+    presets = args.presets or ["unpaced"]
+    unknown = [name for name in presets if name not in PRESETS]
+    if unknown:
+        parser.error(f"unknown preset {unknown[0]!r}: choose from {', '.join(PRESETS)}")
     if args.client:
+        apply_preset(args, presets[0])
         print(json.dumps(asyncio.run(client(args))))
         return
-    print(
-        f"{args.preset}: {args.concurrency} callers, at most {args.calls} calls / "
-        f"{args.duration:g} s, pace {args.pace:g} s, ramp {args.ramp:g} s; "
-        f"{os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
-    )
-    results = asyncio.run(benchmark(args))
-    atende, echo = results["atende"], results["echo"]
-    show("line replay server (ceiling)", echo)
-    show("atende serve", atende)
-    db = atende["db"]
-    expected = atende["completed"] + atende["warm_up_calls"]
-    per_call = 1e3 / max(atende["completed"], 1)
-    print(
-        f"peak RSS {atende['peak_rss']}; CPU: server {atende['server_cpu_s']:.1f} s "
-        f"({atende['server_cpu_s'] * per_call:.1f} ms per call), its speech subprocesses "
-        f"{atende['children_cpu_s']:.1f} s ({atende['children_cpu_s'] * per_call:.1f} ms per call)"
-    )
-    print(
-        f"tickets in the database {db['tickets']} ({db['distinct_protocols']} distinct "
-        f"protocols) for {expected} completed calls (incl. warm-up): "
-        f"{'OK' if db['tickets'] == expected == db['distinct_protocols'] else 'MISMATCH'}"
-    )
-    for line in atende["server_log_errors"]:
-        print(f"    server log: {line}")
+    if args.with_seed:
+        import seed_bench
+
+        seed_bench.php_or_exit()  # before the runs, not after them
+    if len(presets) > 1 and (args.agi_port or args.http_port):
+        parser.error("fixed ports take one preset per run (the next server needs them free)")
+    rows, results = [], {}
+    for preset in presets:
+        apply_preset(args, preset)
+        print(
+            f"\n{preset}: {args.concurrency} callers, at most {args.calls} calls / "
+            f"{args.duration:g} s, pace {args.pace:g} s, ramp {args.ramp:g} s; workers "
+            f"{args.workers or 'not set'}; {os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
+        )
+        with chosen_database(args) as database_url:
+            backend = backend_name(database_url)
+            print(f"database: {backend}", flush=True)
+            result = asyncio.run(measure(args, database_url))
+        show("line replay server (ceiling)", result["echo"])
+        show("atende serve", result["atende"])
+        report(result["atende"])
+        rows.append(summary_row(preset, backend, result))
+        result["atende"]["recorded"] = result["echo"]["recorded"] = None
+        results[preset] = result
+    print(f"\n{SUMMARY_HEAD}\n" + "\n".join(rows))
+    if args.with_seed:
+        seed_ms = seed_cpu_per_call(args)
+        for preset, result in results.items():
+            atende = result["atende"]
+            mine = per_call(atende["server_cpu_s"] * 1e3, atende["completed"])
+            print(
+                f"seed architecture {seed_ms:.1f} ms of CPU per call / atende {mine:.1f} ms "
+                f"({preset}) = {seed_ms / mine:.1f}x (a lower bound: see seed_bench.py)"
+            )
     if args.json:
-        results["atende"]["recorded"] = results["echo"]["recorded"] = None
         print(json.dumps(results))
+
+
+def apply_preset(args: argparse.Namespace, preset: str) -> None:
+    """Fill what the command line left out from ``preset`` (anew for each preset)."""
+    if not hasattr(args, "given"):
+        args.given = {name for name in PRESETS[preset] if getattr(args, name) is not None}
+    for name, value in PRESETS[preset].items():
+        if name not in args.given:
+            setattr(args, name, type(value)(value))
+    args.concurrency, args.calls = int(args.concurrency), int(args.calls)
 
 
 if __name__ == "__main__":

@@ -11,21 +11,20 @@ from __future__ import annotations
 import os
 import pathlib
 import sys
-import uuid
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Engine, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Engine, text
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
 from atende.bootstrap import build_services
 from atende.config import Settings
 from atende.db.defaults import insert_default_catalog
-from atende.db.engine import make_engine, normalize_url
+from atende.db.engine import make_engine
 from atende.db.migrate import upgrade
 from atende.db.models import Base
+from atende.db.scratch import create_scratch_database, drop_scratch_database
 from atende.runtime import Runtime, build_runtime
 from atende.services.bundle import Services
 
@@ -37,28 +36,6 @@ SERVER_BACKENDS = {
 
 def _backends() -> list[str]:
     return ["sqlite"] + [name for name, var in SERVER_BACKENDS.items() if os.environ.get(var)]
-
-
-def create_scratch_database(server_url: str) -> str:
-    """A new empty database on the server of ``server_url``; returns its URL."""
-    url = make_url(normalize_url(server_url))
-    name = f"atende_test_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    return url.set(database=name).render_as_string(hide_password=False)
-
-
-def drop_scratch_database(server_url: str, scratch_url: str) -> None:
-    name = make_url(scratch_url).database
-    admin = create_engine(make_url(normalize_url(server_url)), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        if admin.dialect.name == "postgresql":
-            connection.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        else:
-            connection.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-    admin.dispose()
 
 
 @pytest.fixture(scope="session", params=_backends())
