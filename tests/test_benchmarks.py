@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -94,7 +93,6 @@ def test_ura_bench_says_so_when_the_server_refuses_workers() -> None:
     assert "does not accept --workers 2" in done.stdout + done.stderr
 
 
-@pytest.mark.skipif(shutil.which("php") is None, reason="php-cli not installed")
 def test_seed_bench_runs_the_six_php_steps_of_each_call() -> None:
     result = seed_bench.measure(2)
     assert result.steps == 12
