@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -136,22 +137,24 @@ def test_a_user_view_has_no_password_hash_and_says_who_is_an_admin() -> None:
     assert not SignedIn(dataclasses.replace(view, role="technician"), "csrf", 9).is_admin
 
 
+# A ticket's own columns, as its row and its view hold them.
+TICKET: dict[str, Any] = {
+    "id": 41,
+    "protocol": "20250310000041",
+    "description": "A impressora da Ana trava",
+    "channel": "phone",
+    "status": "in_progress",
+    "assignee": "Carlos",
+    "call_id": 9,
+    "created_at": NOW,
+    "updated_at": NOW,
+}
+
+
 def ticket_row() -> Ticket:
     printers = Category(id=3, key="3", name="Impressoras", prompt="impressoras")
     jam = Item(id=7, key="1", name="Papel preso", prompt="papel preso", category=printers)
-    row = Ticket(
-        id=41,
-        protocol="20250310000041",
-        person=person(1),
-        item=jam,
-        description="A impressora da Ana trava",
-        channel="phone",
-        status="in_progress",
-        assignee="Carlos",
-        call_id=9,
-        created_at=NOW,
-        updated_at=NOW,
-    )
+    row = Ticket(**TICKET, person=person(1), item=jam)
     row.history = [
         TicketEvent(at=NOW, actor="ura", from_status=None, to_status="open", note="opened"),
         TicketEvent(
@@ -165,17 +168,9 @@ def test_a_ticket_view_carries_its_person_item_and_history_as_plain_values() -> 
     view = TicketView.of(ticket_row())
 
     assert view == TicketView(
-        id=41,
-        protocol="20250310000041",
+        **TICKET,
         person=PersonView.of(person(1)),
         item=TicketItem(7, "Papel preso", TicketCategory(3, "Impressoras")),
-        description="A impressora da Ana trava",
-        channel="phone",
-        status="in_progress",
-        assignee="Carlos",
-        call_id=9,
-        created_at=NOW,
-        updated_at=NOW,
         history=(
             TicketEventView(NOW, "ura", None, "open", "opened"),
             TicketEventView(NOW, "carlos", "open", "in_progress", "CPF 529"),
@@ -194,40 +189,30 @@ def test_a_ticket_view_in_a_log_line_shows_neither_the_requester_nor_what_they_w
 
 
 def test_a_call_view_holds_its_steps_in_order_with_copies_of_their_details() -> None:
+    fields: dict[str, Any] = {
+        "id": 5,
+        "uniqueid": "1795228819.5",
+        "caller_id": "+5545999990001",
+        "channel": "PJSIP/2001-00000001",
+        "person_id": 1,
+        "started_at": NOW,
+        "outcome": "transferred",
+        "last_step": "transfer",
+        "survey_score": 4,
+        "flow_name": "ti",
+        "flow_version": 2,
+    }
     detail: dict[str, object] = {"key": "1"}
-    row = Call(
-        id=5,
-        uniqueid="1795228819.5",
-        caller_id="+5545999990001",
-        channel="PJSIP/2001-00000001",
-        person_id=1,
-        started_at=NOW,
-        outcome="transferred",
-        last_step="transfer",
-        survey_score=4,
-        flow_name="ti",
-        flow_version=2,
-        events=[
-            CallEvent(seq=1, at=NOW, step="greeting", detail={}),
-            CallEvent(seq=2, at=NOW, step="main_menu", detail=detail),
-        ],
-    )
-    view = CallView.of(row)
+    events = [
+        CallEvent(seq=1, at=NOW, step="greeting", detail={}),
+        CallEvent(seq=2, at=NOW, step="main_menu", detail=detail),
+    ]
+    view = CallView.of(Call(**fields, events=events))
     detail["key"] = "9"  # the row changes after the view was read
 
     assert view == CallView(
-        id=5,
-        uniqueid="1795228819.5",
-        caller_id="+5545999990001",
-        channel="PJSIP/2001-00000001",
-        person_id=1,
-        started_at=NOW,
+        **fields,
         ended_at=None,
-        outcome="transferred",
-        last_step="transfer",
-        survey_score=4,
-        flow_name="ti",
-        flow_version=2,
         events=(
             CallEventView(1, NOW, "greeting", {}),
             CallEventView(2, NOW, "main_menu", {"key": "1"}),
