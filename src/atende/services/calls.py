@@ -1,7 +1,8 @@
 """The record of each phone call: its start, every step the caller went through, its end.
 
 The phone flow writes one event per step as it happens, so a call that drops still shows where
-it ended; the dashboard and ``GET /api/v1/calls`` read the same rows.
+it ended; the dashboard, the reports and ``GET /api/v1/calls`` read them as frozen
+``CallView`` values, never as ORM rows.
 """
 
 from __future__ import annotations
