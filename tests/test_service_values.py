@@ -1,6 +1,7 @@
-"""The people, catalog, token and user services hand out plain frozen values, read inside their
-own session: no ORM row reaches the engine, the API, the dashboard or the CLI (a row read after
-its session closed is stale at best, a lazy load on a closed session at worst)."""
+"""The people, catalog, token, user, ticket and call services (and the dashboard's queries) hand
+out plain frozen values, read inside their own session: no ORM row reaches the engine, the API,
+the dashboard or the CLI (a row read after its session closed is stale at best, a lazy load on a
+closed session at worst)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,15 @@ import dataclasses
 from typing import TypeVar
 
 from atende.db.models import Base
+from atende.domain.ticket_status import TicketStatus
 from atende.services.bundle import Services
+from atende.services.calls import Outcome, StepRecord
 from atende.services.catalog import CategoryView, ItemView
 from atende.services.people import PersonData, PersonView
+from atende.services.tickets import NewTicket, TicketEventView, TicketFilter, TicketItem
 from atende.services.tokens import TokenView
 from atende.services.users import SignedIn, UserView
+from atende.web.queries import CallQuery, TicketQuery, call_with_tickets, ticket_call
 
 PASSWORD = "uma-senha-boa-1"
 T = TypeVar("T")
@@ -113,3 +118,75 @@ def test_members_come_back_as_views_without_their_password(services: Services) -
     promoted = plain(users.update(created.id, role="admin"))
     assert (promoted.role, promoted.active) == ("admin", True)
     assert users.authenticate("tiago", "senha-errada-1") is None
+
+
+def test_tickets_come_back_as_views_of_what_was_saved(services: Services) -> None:
+    tickets = services.tickets
+    person = rita(services)
+    item = services.catalog.tree()[0].items[0]
+    opened, created = tickets.open(
+        NewTicket(person.code, item.id, "Sem rede", idempotency_key="k-1"), actor="api:erp"
+    )
+    assert created and plain(opened).person == person
+    assert opened.item == TicketItem(item.id, item.name, opened.item.category)
+    assert [e.note for e in opened.history] == ["opened"]
+    assert plain(tickets.get(opened.protocol)) == opened
+    again, created = tickets.open(
+        NewTicket(person.code, item.id, "Sem rede", idempotency_key="k-1"), actor="api:erp"
+    )
+    assert (plain(again), created) == (opened, False)
+
+    moved = plain(tickets.change(opened.protocol, actor="carlos", status=TicketStatus.IN_PROGRESS))
+    assert (moved.status, len(moved.history)) == ("in_progress", 2)
+    assert moved.history[0] == opened.history[0]
+    assert moved.history[1] == TicketEventView(
+        moved.history[1].at, "carlos", "open", "in_progress", ""
+    )
+    assert plain(tickets.find_for_person(opened.protocol, person.code)) == moved
+    assert tickets.find_for_person(opened.protocol, "9999") is None
+    page, cursor = tickets.list(TicketFilter(person_code=person.code))
+    assert (plain(page), cursor) == ([moved], None)
+
+
+def test_calls_come_back_as_views_with_their_steps(services: Services) -> None:
+    calls = services.calls
+    started = plain(calls.start("1795228819.7", "2001", "SIP/2001-7", flow=("ti", 1)))
+    assert (started.uniqueid, started.flow_name, started.flow_version) == ("1795228819.7", "ti", 1)
+    assert started.events == () and started.ended_at is None
+    assert plain(calls.start("1795228819.7", "2001", "SIP/2001-7")) == started  # AGI() twice
+
+    at = started.started_at
+    calls.record_steps(started.id, [StepRecord("greeting", at), StepRecord("main_menu", at)])
+    calls.end(started.id, Outcome.ABANDONED)
+    ended = plain(calls.get(started.uniqueid))
+    assert [(e.seq, e.step) for e in ended.events] == [(1, "greeting"), (2, "main_menu")]
+    assert (ended.outcome, ended.last_step) == ("abandoned", "main_menu")
+    assert plain(calls.list(outcome=Outcome.ABANDONED)) == [ended]
+
+    reports = services.reports
+    assert plain(reports._calls(reports.last_days(1))) == [ended]
+    assert reports.give_ups(reports.last_days(1))[0].label == "main_menu"
+
+
+def test_the_dashboard_queries_read_views_too(services: Services) -> None:
+    runtime = services.runtime
+    person = rita(services)
+    call = services.calls.start("1795228819.8", "2001", "SIP/2001-8")
+    services.calls.identify(call.id, person.id)
+    ticket, _ = services.tickets.open(NewTicket(person.code, 1, call_id=call.id), actor="ura")
+
+    assert plain(TicketQuery().run(runtime)) == [ticket]
+    assert plain(ticket_call(runtime, ticket.call_id)) == dataclasses.replace(
+        call, person_id=person.id
+    )
+    assert plain(CallQuery().run(runtime)) == [(ticket_call(runtime, call.id), person)]
+    assert plain(call_with_tickets(runtime, call.uniqueid)) == (
+        ticket_call(runtime, call.id),
+        person,
+        [ticket],
+    )
+
+
+def rita(services: Services) -> PersonView:
+    """A new person, Rita, as the people service hands her out."""
+    return services.people.create(PersonData(code="3002", name="Rita Lopes", phone="45999993002"))

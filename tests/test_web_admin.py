@@ -67,8 +67,8 @@ def test_queue_filters_and_search(site: Site) -> None:
     assert shown("status=waiting") == {joao.protocol}
     assert shown("channel=api") == {maria.protocol}
     assert shown("person=1001") == {maria.protocol}
-    assert shown(f"item={joao.item_id}") == {joao.protocol}
-    assert shown(f"category={maria.item.category_id}") == {maria.protocol}
+    assert shown(f"item={joao.item.id}") == {joao.protocol}
+    assert shown(f"category={maria.item.category.id}") == {maria.protocol}
     assert shown("from=2000-01-01&to=2000-01-02") == set()
     # The live refresh marks rows newer than the page it refreshes.
     rows = admin.get(f"/tickets/rows?since={maria.id}").text

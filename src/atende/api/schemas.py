@@ -12,8 +12,10 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from atende.db.ids import RowId
-from atende.db.models import AttendanceProtocol, Call, Ticket
+from atende.db.models import AttendanceProtocol
 from atende.domain.ticket_status import TicketStatus
+from atende.services.calls import CallView
+from atende.services.tickets import TicketView
 
 Channel = Literal["phone", "web", "api"]
 
@@ -179,11 +181,11 @@ class TicketOut(BaseModel):
     history: list[HistoryEntry]
 
     @classmethod
-    def of(cls, ticket: Ticket) -> TicketOut:
+    def of(cls, ticket: TicketView) -> TicketOut:
         return cls(
             protocol=ticket.protocol,
             person_code=ticket.person.code,
-            item_id=ticket.item_id,
+            item_id=ticket.item.id,
             item_name=ticket.item.name,
             category_name=ticket.item.category.name,
             description=ticket.description,
@@ -268,7 +270,7 @@ class CallOut(BaseModel):
     steps: list[CallStep]
 
     @classmethod
-    def of(cls, call: Call, with_steps: bool = True) -> CallOut:
+    def of(cls, call: CallView, with_steps: bool = True) -> CallOut:
         return cls(
             uniqueid=call.uniqueid,
             caller_id=call.caller_id,

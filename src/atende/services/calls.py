@@ -1,7 +1,8 @@
 """The record of each phone call: its start, every step the caller went through, its end.
 
 The phone flow writes one event per step as it happens, so a call that drops still shows where
-it ended; the dashboard and ``GET /api/v1/calls`` read the same rows.
+it ended; the dashboard, the reports and ``GET /api/v1/calls`` read them as frozen
+``CallView`` values, never as ORM rows.
 """
 
 from __future__ import annotations
@@ -45,6 +46,59 @@ class StepRecord:
     detail: dict[str, object] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class CallEventView:
+    """One recorded step of a call, numbered from 1; ``detail`` is a copy of the row's."""
+
+    seq: int
+    at: datetime
+    step: str
+    detail: dict[str, object]
+
+    @classmethod
+    def of(cls, event: CallEvent) -> CallEventView:
+        return cls(event.seq, event.at, event.step, dict(event.detail))
+
+
+@dataclass(frozen=True)
+class CallView:
+    """A call as the service hands it to the phone ports, the API, the dashboard and the
+    reports: plain values read inside the session, with its steps in order. The caller's
+    number and channel stay out of ``repr``."""
+
+    id: int
+    uniqueid: str
+    caller_id: str | None = field(repr=False)
+    channel: str | None = field(repr=False)
+    person_id: int | None
+    started_at: datetime
+    ended_at: datetime | None
+    outcome: str | None
+    last_step: str | None
+    survey_score: int | None
+    flow_name: str | None
+    flow_version: int | None
+    events: tuple[CallEventView, ...]
+
+    @classmethod
+    def of(cls, call: Call) -> CallView:
+        return cls(
+            id=call.id,
+            uniqueid=call.uniqueid,
+            caller_id=call.caller_id,
+            channel=call.channel,
+            person_id=call.person_id,
+            started_at=call.started_at,
+            ended_at=call.ended_at,
+            outcome=call.outcome,
+            last_step=call.last_step,
+            survey_score=call.survey_score,
+            flow_name=call.flow_name,
+            flow_version=call.flow_version,
+            events=tuple(CallEventView.of(event) for event in call.events),
+        )
+
+
 class CallService:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -57,7 +111,7 @@ class CallService:
         channel: str | None,
         owner_id: int | None = None,
         flow: tuple[str, int] | None = None,
-    ) -> Call:
+    ) -> CallView:
         """Record a new call served by process ``owner_id`` running ``flow`` (name, version);
         a second start with the same Asterisk unique id returns the first (Asterisk can run
         AGI() twice in one call), now owned by whoever serves it."""
@@ -72,11 +126,13 @@ class CallService:
                     owner_id=owner_id,
                     flow_name=flow[0] if flow else None,
                     flow_version=flow[1] if flow else None,
+                    events=[],
                 )
                 session.add(call)
+                session.flush()
             elif call.ended_at is None:
                 call.owner_id = owner_id
-            return call
+            return CallView.of(call)
 
     def record_refused(self, uniqueid: str, caller_id: str | None, channel: str | None) -> None:
         """Record a call turned away over the concurrent call cap: started and ended at once,
@@ -172,12 +228,12 @@ class CallService:
                 call.ended_at = self.runtime.clock()
                 call.outcome = outcome
 
-    def get(self, uniqueid: str) -> Call:
+    def get(self, uniqueid: str) -> CallView:
         with self.sessions() as session:
             call = session.scalar(select(Call).where(Call.uniqueid == uniqueid))
             if call is None:
                 raise NotFound(f"no call {uniqueid}", field="uniqueid")
-            return call
+            return CallView.of(call)
 
     def list(
         self,
@@ -185,11 +241,11 @@ class CallService:
         outcome: str | None = None,
         started_from: datetime | None = None,
         limit: int = 50,
-    ) -> list[Call]:
+    ) -> list[CallView]:
         query = select(Call).order_by(Call.id.desc()).limit(max(1, min(limit, 200)))
         if outcome:
             query = query.where(Call.outcome == outcome)
         if started_from:
             query = query.where(Call.started_at >= started_from)
         with self.sessions() as session:
-            return list(session.scalars(query))
+            return [CallView.of(call) for call in session.scalars(query)]

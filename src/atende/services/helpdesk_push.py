@@ -33,6 +33,7 @@ from atende.connectors.ports import (
 )
 from atende.db.claims import claim_due
 from atende.db.models import ExternalTicket, Person, Ticket
+from atende.services.people import PersonView
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ def idempotency_key(protocol: str) -> str:
     return f"atende-{protocol}"
 
 
-def entry_of(person: Person) -> DirectoryEntry:
+def entry_of(person: Person | PersonView) -> DirectoryEntry:
     """A person of ours as the ports describe people."""
     return DirectoryEntry(
         code=person.code,

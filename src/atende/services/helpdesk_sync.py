@@ -23,12 +23,12 @@ from sqlalchemy import select
 
 from atende.connectors.breaker import CircuitBreaker
 from atende.connectors.ports import CallLog, ConnectorError, ExternalRef, ExternalStatus, Helpdesk
-from atende.db.models import ExternalTicket, Ticket
+from atende.db.models import ExternalTicket
 from atende.domain.ticket_status import TicketStatus, can_change
 from atende.runtime import Runtime
 from atende.services.errors import ServiceError
 from atende.services.helpdesk_push import TicketPusher, entry_of
-from atende.services.tickets import TicketService
+from atende.services.tickets import TicketService, TicketView
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class HelpdeskSync:
                 select(ExternalTicket).where(ExternalTicket.ticket_id == ticket_id)
             )
 
-    async def status(self, ticket: Ticket) -> StatusAnswer:
+    async def status(self, ticket: TicketView) -> StatusAnswer:
         local = TicketStatus(ticket.status)
         link = await asyncio.to_thread(self.link_of, ticket.id)
         if self.helpdesk is None or link is None or link.external_id is None:
@@ -106,7 +106,7 @@ class HelpdeskSync:
         return StatusAnswer(status, ref.number)
 
     def _record_status(
-        self, ticket: Ticket, link_id: int, external: ExternalStatus
+        self, ticket: TicketView, link_id: int, external: ExternalStatus
     ) -> TicketStatus:
         """Keep what the helpdesk said; mirror it into our ticket when our rules allow."""
         with self.runtime.sessions.begin() as session:

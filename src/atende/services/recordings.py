@@ -22,6 +22,7 @@ from atende.db.models import AttendanceProtocol, Recording, Ticket
 from atende.private_paths import private_directory
 from atende.runtime import Runtime
 from atende.services.errors import NotFound
+from atende.services.tickets import TicketView
 
 SUFFIX = ".wav"  # RECORD FILE is asked for WAV (see atende.ivr.call)
 
@@ -85,7 +86,7 @@ class RecordingService:
             )
         )
 
-    def of_ticket(self, ticket: Ticket) -> list[RecordingView]:
+    def of_ticket(self, ticket: TicketView) -> list[RecordingView]:
         """The recordings about ``ticket``: tied to it, or made in the call that opened it."""
         about = or_(Recording.ticket_id == ticket.id, Recording.protocol == ticket.protocol)
         if ticket.call_id is not None:

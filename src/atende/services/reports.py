@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 
 from atende.db.models import Call, Category, Item, Ticket
 from atende.runtime import Runtime
-from atende.services.calls import Outcome
+from atende.services.calls import CallView, Outcome
 
 SOLVED_BY_URA = frozenset({Outcome.TICKET_OPENED, Outcome.STATUS_GIVEN})
 # Seconds from dial to protocol number, as the histogram's upper bounds (the last is open).
@@ -105,17 +104,15 @@ class ReportService:
         counts = Counter((category, item) for category, item in rows)
         return [(c, i, n) for (c, i), n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
 
-    def _calls(self, period: Period, *, events: bool = False) -> list[Call]:
+    def _calls(self, period: Period) -> list[CallView]:
         start, end = period.bounds(self.runtime)
         query = (
             select(Call)
             .where(Call.started_at >= start, Call.started_at < end, Call.outcome.is_not(None))
             .order_by(Call.id)  # ties in a report keep the order calls came in
         )
-        if events:
-            query = query.options(selectinload(Call.events))
         with self.sessions() as session:
-            return list(session.scalars(query))
+            return [CallView.of(call) for call in session.scalars(query)]
 
     def resolution(self, period: Period) -> list[Share]:
         """Ended calls: solved by the URA alone, handed to a technician, or neither."""
@@ -156,7 +153,7 @@ class ReportService:
     def give_ups(self, period: Period) -> list[Share]:
         """Abandoned calls by the last step the caller completed before hanging up."""
         counts: Counter[str] = Counter()
-        for call in self._calls(period, events=True):
+        for call in self._calls(period):
             if call.outcome != Outcome.ABANDONED:
                 continue
             steps = [event for event in call.events if event.step != "hangup"]
@@ -166,7 +163,7 @@ class ReportService:
     def satisfaction(self, period: Period) -> list[Share]:
         """Seed 000's Tabela 2: calls asked the survey question, by answer (or none)."""
         counts: Counter[str] = Counter()
-        for call in self._calls(period, events=True):
+        for call in self._calls(period):
             if call.survey_score is not None:
                 counts[str(call.survey_score)] += 1
             elif any(_survey_unanswered(event.step, event.detail) for event in call.events):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -19,6 +19,7 @@ from atende.metrics import TICKETS_OPENED
 from atende.runtime import Runtime
 from atende.services.errors import Conflict, Invalid, NotFound
 from atende.services.notifications import queue_status_change, queue_ticket_protocol
+from atende.services.people import PersonView
 
 CHANNELS = ("phone", "web", "api")
 MAX_PAGE = 200
@@ -30,6 +31,79 @@ def issue_number(session: Session, runtime: Runtime) -> str:
     return runtime.scheme.format_number(
         day, next_value(session, runtime.scheme.sequence_scope(day))
     )
+
+
+@dataclass(frozen=True)
+class TicketCategory:
+    """The catalog category of a ticket's item, by name."""
+
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class TicketItem:
+    """A ticket's catalog item, with its category: what the queue, the page and the API name."""
+
+    id: int
+    name: str
+    category: TicketCategory
+
+    @classmethod
+    def of(cls, item: Item) -> TicketItem:
+        return cls(item.id, item.name, TicketCategory(item.category.id, item.category.name))
+
+
+@dataclass(frozen=True)
+class TicketEventView:
+    """One entry of a ticket's history: opened, a status change, an assignee or a note."""
+
+    at: datetime
+    actor: str
+    from_status: str | None
+    to_status: str
+    note: str = field(repr=False)
+
+    @classmethod
+    def of(cls, event: TicketEvent) -> TicketEventView:
+        return cls(event.at, event.actor, event.from_status, event.to_status, event.note)
+
+
+@dataclass(frozen=True)
+class TicketView:
+    """A ticket as the service hands it to the phone ports, the API, the dashboard and the
+    helpdesk sync: plain values read inside the session, never an ORM row. What the requester
+    wrote stays out of ``repr`` (the person's view keeps their own data out)."""
+
+    id: int
+    protocol: str
+    person: PersonView
+    item: TicketItem
+    description: str = field(repr=False)
+    channel: str
+    status: str
+    assignee: str | None
+    call_id: int | None
+    created_at: datetime
+    updated_at: datetime
+    history: tuple[TicketEventView, ...]
+
+    @classmethod
+    def of(cls, ticket: Ticket) -> TicketView:
+        return cls(
+            id=ticket.id,
+            protocol=ticket.protocol,
+            person=PersonView.of(ticket.person),
+            item=TicketItem.of(ticket.item),
+            description=ticket.description,
+            channel=ticket.channel,
+            status=ticket.status,
+            assignee=ticket.assignee,
+            call_id=ticket.call_id,
+            created_at=ticket.created_at,
+            updated_at=ticket.updated_at,
+            history=tuple(TicketEventView.of(event) for event in ticket.history),
+        )
 
 
 @dataclass
@@ -78,7 +152,7 @@ class TicketService:
         # Run inside the transaction that opens a ticket (the helpdesk push outbox, issue 5).
         self.after_insert: list[Callable[[Session, Ticket], None]] = []
 
-    def open(self, new: NewTicket, actor: str) -> tuple[Ticket, bool]:
+    def open(self, new: NewTicket, actor: str) -> tuple[TicketView, bool]:
         """Open a ticket; returns (ticket, created). A known idempotency key returns the
         ticket it made, provided the request is the same one."""
         if new.channel not in CHANNELS:
@@ -97,11 +171,9 @@ class TicketService:
                 raise
             return self._same_request(existing, new), False
         TICKETS_OPENED.labels(new.channel).inc()
-        # Everything a reader of the ticket needs was loaded or set in that transaction; reading
-        # it back in a second one cost a third of the request (see benchmarks/RESULTS.md).
         return ticket, True
 
-    def _insert(self, session: Session, new: NewTicket, actor: str) -> Ticket:
+    def _insert(self, session: Session, new: NewTicket, actor: str) -> TicketView:
         person = session.scalar(select(Person).where(Person.code == new.person_code))
         if person is None:
             raise NotFound(f"no person with code {new.person_code}", field="person_code")
@@ -130,15 +202,18 @@ class TicketService:
             hook(session, ticket)
         if new.send_protocol:
             queue_ticket_protocol(session, ticket, self.runtime.settings, now, new.protocol_message)
-        return ticket
+        # Everything a reader of the ticket needs was loaded or set in this transaction; reading
+        # it back in a second one cost a third of the request (see benchmarks/RESULTS.md).
+        return TicketView.of(ticket)
 
-    def _by_key(self, key: str) -> Ticket | None:
+    def _by_key(self, key: str) -> TicketView | None:
         with self.sessions() as session:
-            return session.scalar(select(Ticket).where(Ticket.idempotency_key == key))
+            ticket = session.scalar(select(Ticket).where(Ticket.idempotency_key == key))
+            return TicketView.of(ticket) if ticket is not None else None
 
     @staticmethod
-    def _same_request(ticket: Ticket, new: NewTicket) -> Ticket:
-        if (ticket.person.code, ticket.item_id, ticket.description, ticket.channel) != (
+    def _same_request(ticket: TicketView, new: NewTicket) -> TicketView:
+        if (ticket.person.code, ticket.item.id, ticket.description, ticket.channel) != (
             new.person_code,
             new.item_id,
             new.description,
@@ -149,14 +224,14 @@ class TicketService:
             )
         return ticket
 
-    def get(self, protocol: str) -> Ticket:
+    def get(self, protocol: str) -> TicketView:
         with self.sessions() as session:
             ticket = session.scalar(select(Ticket).where(Ticket.protocol == protocol))
             if ticket is None:
                 raise NotFound(f"no ticket with protocol {protocol}", field="protocol")
-            return ticket
+            return TicketView.of(ticket)
 
-    def find_for_person(self, protocol: str, person_code: str) -> Ticket | None:
+    def find_for_person(self, protocol: str, person_code: str) -> TicketView | None:
         """The ticket if it exists and belongs to that person; None in both other cases, so a
         caller can never learn that someone else's number exists."""
         if not self.runtime.scheme.looks_valid(protocol):
@@ -167,7 +242,7 @@ class TicketService:
             return None
         return ticket if ticket.person.code == person_code else None
 
-    def list(self, filters: TicketFilter) -> tuple[list[Ticket], str | None]:
+    def list(self, filters: TicketFilter) -> tuple[list[TicketView], str | None]:
         limit = max(1, min(filters.limit, MAX_PAGE))
         query = select(Ticket).order_by(Ticket.id.desc()).limit(limit + 1)
         if filters.person_code:
@@ -185,7 +260,7 @@ class TicketService:
         if filters.cursor:
             query = query.where(Ticket.id < decode_cursor(filters.cursor))
         with self.sessions() as session:
-            rows = list(session.scalars(query).unique())
+            rows = [TicketView.of(ticket) for ticket in session.scalars(query).unique()]
         next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
         return rows[:limit], next_cursor
 
@@ -197,7 +272,7 @@ class TicketService:
         status: TicketStatus | None = None,
         note: str = "",
         assignee: str | None = None,
-    ) -> Ticket:
+    ) -> TicketView:
         with self.sessions.begin() as session:
             ticket = session.scalar(
                 select(Ticket)

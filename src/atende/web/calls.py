@@ -7,8 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from starlette.responses import FileResponse, Response
 
-from atende.db.models import Call
-from atende.services.calls import Outcome
+from atende.services.calls import CallView, Outcome
 from atende.services.errors import NotFound
 from atende.web.queries import CallQuery, call_with_tickets, parse_day, parse_id
 from atende.web.security import Member, services_of
@@ -21,7 +20,7 @@ FIRST_OUTCOMES = (Outcome.ABANDONED, Outcome.TRANSFERRED, Outcome.TICKET_OPENED)
 OUTCOMES = FIRST_OUTCOMES + tuple(o for o in Outcome if o not in FIRST_OUTCOMES)
 
 
-def duration(call: Call) -> float | None:
+def duration(call: CallView) -> float | None:
     if call.ended_at is None:
         return None
     return (call.ended_at - call.started_at).total_seconds()

@@ -18,6 +18,9 @@ from atende.db.ids import is_row_id
 from atende.db.models import Call, Item, Message, Person, Ticket
 from atende.domain.digits import is_digits, only_digits
 from atende.runtime import Runtime
+from atende.services.calls import CallView
+from atende.services.people import PersonView
+from atende.services.tickets import TicketView
 
 Q = TypeVar("Q", bound=Select[*tuple[Any, ...]])
 
@@ -95,9 +98,10 @@ class TicketQuery:
             )
         return query
 
-    def run(self, runtime: Runtime, limit: int = PAGE) -> list[Ticket]:
+    def run(self, runtime: Runtime, limit: int = PAGE) -> list[TicketView]:
         with runtime.sessions() as session:
-            return list(session.scalars(self.statement(runtime).limit(limit)).unique())
+            rows = session.scalars(self.statement(runtime).limit(limit)).unique()
+            return [TicketView.of(ticket) for ticket in rows]
 
 
 def ticket_messages(runtime: Runtime, ticket_id: int) -> list[Message]:
@@ -110,11 +114,12 @@ def ticket_messages(runtime: Runtime, ticket_id: int) -> list[Message]:
         )
 
 
-def ticket_call(runtime: Runtime, call_id: int | None) -> Call | None:
+def ticket_call(runtime: Runtime, call_id: int | None) -> CallView | None:
     if call_id is None:
         return None
     with runtime.sessions() as session:
-        return session.get(Call, call_id)
+        call = session.get(Call, call_id)
+        return CallView.of(call) if call is not None else None
 
 
 @dataclass(frozen=True)
@@ -124,7 +129,7 @@ class CallQuery:
     last_day: date | None = None
     caller: str = ""
 
-    def run(self, runtime: Runtime, limit: int = PAGE) -> list[tuple[Call, Person | None]]:
+    def run(self, runtime: Runtime, limit: int = PAGE) -> list[tuple[CallView, PersonView | None]]:
         query = (
             select(Call, Person)
             .outerjoin(Person, Call.person_id == Person.id)
@@ -137,18 +142,27 @@ class CallQuery:
             query = query.where(Call.caller_id.contains(self.caller, autoescape=True))
         query = _within(query, Call.started_at, runtime, self.first_day, self.last_day)
         with runtime.sessions() as session:
-            return [(call, person) for call, person in session.execute(query).unique()]
+            return [
+                (CallView.of(call), _view(person))
+                for call, person in session.execute(query).unique()
+            ]
 
 
-def call_with_tickets(runtime: Runtime, uniqueid: str) -> tuple[Call, Person | None, list[Ticket]]:
+def call_with_tickets(
+    runtime: Runtime, uniqueid: str
+) -> tuple[CallView, PersonView | None, list[TicketView]]:
     """A call, who it was, and the tickets it opened; LookupError when unknown."""
     with runtime.sessions() as session:
         call = session.scalar(select(Call).where(Call.uniqueid == uniqueid))
         if call is None:
             raise LookupError(uniqueid)
         person = session.get(Person, call.person_id) if call.person_id else None
-        tickets = list(session.scalars(select(Ticket).where(Ticket.call_id == call.id)).unique())
-        return call, person, tickets
+        tickets = session.scalars(select(Ticket).where(Ticket.call_id == call.id)).unique()
+        return CallView.of(call), _view(person), [TicketView.of(ticket) for ticket in tickets]
+
+
+def _view(person: Person | None) -> PersonView | None:
+    return PersonView.of(person) if person is not None else None
 
 
 def people(runtime: Runtime, search: str = "", limit: int = PAGE) -> list[Person]:
