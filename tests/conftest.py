@@ -84,7 +84,8 @@ def reset_database(engine: Engine) -> None:
 
 @pytest.fixture
 def settings(tmp_path: pathlib.Path, database_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "var", database_url=database_url)
+    # FastAGI on a free port: two test runs on one machine must not fight over 4573.
+    return Settings(data_dir=tmp_path / "var", database_url=database_url, agi_port=0)
 
 
 @pytest.fixture
@@ -110,6 +111,7 @@ def services_on(cli_env: dict[str, str], engine: Engine) -> Services:
     settings = Settings(
         data_dir=pathlib.Path(cli_env["ATENDE_DATA_DIR"]),
         database_url=cli_env["ATENDE_DATABASE_URL"],
+        agi_port=0,  # a URA served by the test listens on a free port
     )
     return build_services(build_runtime(settings, engine=engine))
 
