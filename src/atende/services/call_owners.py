@@ -69,7 +69,7 @@ class DatabaseInUse(Exception):
         return (
             f"the SQLite database is in use by atende on {where}, {self.node} (pid {self.pid},"
             f" last heartbeat {self.seen_s_ago:.0f} s ago); SQLite serves one process: stop"
-            " that one first, or move to PostgreSQL to run several (README: Scaling out)"
+            " that one first, or share PostgreSQL (ATENDE_DATABASE_URL) to run several"
         )
 
 
