@@ -60,9 +60,11 @@ def free_port() -> int:
 
 
 @contextmanager
-def served_atende(data_dir: Path, **env: str) -> Iterator[ServedAtende]:
-    """``atende serve`` in a subprocess on free HTTP and FastAGI ports, once it is healthy;
-    stops it at the end (unless the test killed it)."""
+def served_atende(
+    data_dir: Path, command: list[str] | None = None, umask: int | None = None, **env: str
+) -> Iterator[ServedAtende]:
+    """``atende serve`` (or ``command``, under ``umask``) in a subprocess on free HTTP and
+    FastAGI ports, once it is healthy; stops it at the end (unless the test killed it)."""
     port, agi_port = free_port(), free_port()
     environment = {
         **os.environ,
@@ -72,10 +74,11 @@ def served_atende(data_dir: Path, **env: str) -> Iterator[ServedAtende]:
         **env,
     }
     server = subprocess.Popen(
-        [sys.executable, "-m", "atende.cli", "serve"],
+        command or [sys.executable, "-m", "atende.cli", "serve"],
         env=environment,
         stderr=subprocess.PIPE,
         text=True,
+        umask=-1 if umask is None else umask,
     )
     try:
         token = ""

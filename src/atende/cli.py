@@ -490,12 +490,23 @@ def first_run(runtime: Runtime, services: Services) -> None:
 def serve() -> None:
     """Run the HTTP API and the FastAGI server (the URA) in one process."""
     from atende.logs import configure_logging
-    from atende.serve import run
 
     configure_logging()
     services = open_services_to_serve()
     first_run(services.runtime, services)
-    asyncio.run(run(services))
+    run_until_stopped(services, http=True)
+
+
+def run_until_stopped(services: Services, *, http: bool) -> None:
+    """Serve until SIGTERM/SIGINT; a SQLite database another live process serves ends the
+    command with one line naming that process's node."""
+    from atende.serve import run
+    from atende.services.call_owners import DatabaseInUse
+
+    try:
+        asyncio.run(run(services, http=http))
+    except DatabaseInUse as exc:
+        raise fail(str(exc)) from None
 
 
 @app.command()
@@ -578,10 +589,9 @@ def asterisk_config(
 def agi() -> None:
     """Run only the FastAGI server: on the Asterisk host, say, beside a central HTTP app."""
     from atende.logs import configure_logging
-    from atende.serve import run
 
     configure_logging()
-    asyncio.run(run(open_services_to_serve(), http=False))
+    run_until_stopped(open_services_to_serve(), http=False)
 
 
 if __name__ == "__main__":

@@ -5,16 +5,20 @@ calls and lets the calls in progress finish (up to ``SHUTDOWN_GRACE_S``). Backgr
 queued messages are delivered (and retried) every few seconds, expired one-time codes and
 unused audio are removed daily. A process that takes calls registers itself first, closes
 the calls its own node's earlier run left open (a crash), then beats every few seconds and
-closes the calls of any process whose heartbeat went stale (see services.call_owners).
+closes the calls of any process whose heartbeat went stale (see services.call_owners). On
+SQLite it refuses to start beside a live process (``DatabaseInUse``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
+import signal
 import socket
+import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -65,7 +69,10 @@ async def take_over_calls(services: Services) -> tuple[int, asyncio.Task[None]]:
     settings = services.runtime.settings
     owners = CallOwners(services.runtime)
     node = settings.node_name or socket.gethostname()
-    process_id = await asyncio.to_thread(owners.register, node, os.getpid())
+    # SQLite is one node's embedded store: refuse to run beside a live process (issue 12).
+    process_id = await asyncio.to_thread(
+        functools.partial(owners.register, node, os.getpid(), alone_on_sqlite=True)
+    )
     closed = await asyncio.to_thread(owners.close_previous_runs, process_id)
     log.info(
         "process %d on node %s; %d call(s) of its earlier run closed", process_id, node, closed
@@ -121,6 +128,7 @@ async def run(services: Services, *, http: bool = True, agi: bool = True) -> Non
             log.info(
                 "HTTP on http://%s:%d (Swagger UI at /docs)", settings.http_host, settings.http_port
             )
+            _outlive_uvicorns_signal()
             await uvicorn.Server(config).serve()
         else:
             await _wait_for_stop()
@@ -133,10 +141,24 @@ async def run(services: Services, *, http: bool = True, agi: bool = True) -> Non
         await services.close()  # GLPI's killSession, Zammad's last caller-log events
 
 
+def _outlive_uvicorns_signal() -> None:
+    """Let ``run`` finish its calls after uvicorn stops on SIGTERM (``systemctl stop``) or
+    SIGINT: once shut down, uvicorn raises that signal again for the handler it found, and
+    Python's default one would end the process there, cutting the calls in progress and
+    skipping ``services.close``. This handler takes it; a later one waits for the grace too
+    (systemd's ``TimeoutStopSec`` is the hard limit)."""
+    if threading.current_thread() is not threading.main_thread():
+        return  # uvicorn handles no signals there either
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _stopping)
+
+
+def _stopping(sig: int, _frame: object) -> None:
+    log.info("%s: finishing the calls in progress", signal.Signals(sig).name)
+
+
 async def _wait_for_stop() -> None:
     """Sleep until SIGINT/SIGTERM (what uvicorn does for the HTTP side)."""
-    import signal
-
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

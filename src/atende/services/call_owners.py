@@ -13,6 +13,12 @@ Closing a call ends it ``interrupted`` (``ticket_opened`` when it opened a ticke
 last step kept, and queues the protocol message of any ticket the call opened that has none.
 Each call is closed in its own transaction by an update that only matches an open call, so
 when several processes recover at once exactly one closes it and queues its messages.
+
+The same rows keep SQLite to one process (issue 12): SQLite is the embedded store of a single
+node, so a process registering on a SQLite database refuses to run beside a live one, that is,
+one with a fresh heartbeat on another node (a file shared over the network), or a running
+process of this node. The check and the registration are one ``BEGIN IMMEDIATE`` transaction,
+so two processes starting at once cannot both pass it.
 """
 
 from __future__ import annotations
@@ -20,7 +26,8 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, exists, func, select, update
 from sqlalchemy.orm import Session
@@ -48,20 +55,64 @@ def pid_running(pid: int) -> bool:
     return True
 
 
+@dataclass(eq=False)
+class DatabaseInUse(Exception):
+    """A live process already serves calls from this SQLite database."""
+
+    node: str
+    pid: int
+    seen_s_ago: float  # since its last heartbeat
+    same_node: bool
+
+    def __str__(self) -> str:
+        where = "this node" if self.same_node else "another node"
+        return (
+            f"the SQLite database is in use by atende on {where}, {self.node} (pid {self.pid},"
+            f" last heartbeat {self.seen_s_ago:.0f} s ago); SQLite serves one process: stop"
+            " that one first, or share PostgreSQL (ATENDE_DATABASE_URL) to run several"
+        )
+
+
 class CallOwners:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.sessions = runtime.sessions
         self.stale_after = timedelta(seconds=runtime.settings.owner_stale_after)
 
-    def register(self, node: str, pid: int) -> int:
-        """A row for this process start; returns its id, the owner of the calls it takes."""
+    def register(
+        self,
+        node: str,
+        pid: int,
+        *,
+        alone_on_sqlite: bool = False,
+        running: Callable[[int], bool] = pid_running,
+    ) -> int:
+        """A row for this process start; returns its id, the owner of the calls it takes.
+
+        With ``alone_on_sqlite``, on a SQLite database, raises :class:`DatabaseInUse` instead
+        when another process is live (see the module's docstring)."""
         now = self.runtime.clock()
         with self.sessions.begin() as session:
+            if alone_on_sqlite and self.runtime.engine.dialect.name == "sqlite":
+                self._refuse_if_in_use(session, node, now, running)
             process = Process(node=node, pid=pid, started_at=now, heartbeat_at=now)
             session.add(process)
             session.flush()
             return process.id
+
+    def _refuse_if_in_use(
+        self, session: Session, node: str, now: datetime, running: Callable[[int], bool]
+    ) -> None:
+        fresh = session.execute(
+            select(Process.node, Process.pid, Process.heartbeat_at)
+            .where(Process.heartbeat_at >= now - self.stale_after)
+            .order_by(Process.heartbeat_at.desc())
+        ).all()
+        for other_node, other_pid, heartbeat_at in fresh:
+            same_node = other_node == node
+            if not same_node or running(other_pid):  # this node's dead runs are not in use
+                seen = (now - heartbeat_at).total_seconds()
+                raise DatabaseInUse(other_node, other_pid, max(seen, 0.0), same_node)
 
     def beat(self, process_id: int) -> None:
         with self.sessions.begin() as session:

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from atende.config import Settings
+from atende.private_paths import private_directory
 from atende.speech.port import SAMPLE_RATE, SpeechChain, SpeechEngine
 from atende.texts import PersonalText
 
@@ -264,7 +265,8 @@ class AudioCache:
         return True
 
     def _write(self, path: Path, data: bytes) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
+        # Whatever the umask (the systemd unit's is 0027), Asterisk passes through to the files.
+        private_directory(self.directory)
         fd, temp = tempfile.mkstemp(dir=self.directory, prefix=TEMP_PREFIX, suffix=SUFFIX)
         try:
             with os.fdopen(fd, "wb") as out:
