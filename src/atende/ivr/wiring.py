@@ -106,20 +106,17 @@ def prompts_to_prerender(deps: PhoneDeps) -> list[str]:
     server routes: fixed prompts and the flow's own texts, the menus of the current catalog,
     the opening hours. Prompts are spoken part by part (see AgiCall), so parts are rendered."""
     hours = deps.services.site.business_hours().describe()
-    tree = deps.services.catalog.tree() if _uses_catalog(deps) else []
+    flows = [published.flow for published in current_flows(deps)]
+    tree = deps.services.catalog.tree() if _uses_catalog(flows) else []
     texts = list(fixed_prompts(deps.settings.language).values())
     texts += list("0123456789")  # numbers are read from these (see speech.numbers.digit_parts)
-    for published in current_flows(deps):
-        texts += _flow_texts(published.flow, hours, [c for c in tree if c.items])
+    for flow in flows:
+        texts += _flow_texts(flow, hours, [c for c in tree if c.items])
     return list(dict.fromkeys(texts))
 
 
-def _uses_catalog(deps: PhoneDeps) -> bool:
-    return any(
-        isinstance(node, ChooseService)
-        for published in current_flows(deps)
-        for node in published.flow.nodes.values()
-    )
+def _uses_catalog(flows: list[Flow]) -> bool:
+    return any(isinstance(node, ChooseService) for flow in flows for node in flow.nodes.values())
 
 
 def _fixed(template: str, hours: str) -> str | None:
