@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,6 +52,7 @@ class ServedAtende:
     url: str
     agi_port: int
     token: str  # printed on the first start only
+    log: list[str]  # what it wrote to stderr after starting (read all along: a full pipe blocks)
 
 
 def free_port() -> int:
@@ -61,15 +63,22 @@ def free_port() -> int:
 
 @contextmanager
 def served_atende(
-    data_dir: Path, command: list[str] | None = None, umask: int | None = None, **env: str
+    data_dir: Path,
+    command: list[str] | None = None,
+    umask: int | None = None,
+    host: str = "127.0.0.1",
+    **env: str,
 ) -> Iterator[ServedAtende]:
     """``atende serve`` (or ``command``, under ``umask``) in a subprocess on free HTTP and
-    FastAGI ports, once it is healthy; stops it at the end (unless the test killed it)."""
+    FastAGI ports of ``host``, once it is healthy; stops it at the end (unless the test killed
+    it)."""
     port, agi_port = free_port(), free_port()
     environment = {
         **os.environ,
         "ATENDE_DATA_DIR": str(data_dir),
+        "ATENDE_HTTP_HOST": host,
         "ATENDE_HTTP_PORT": str(port),
+        "ATENDE_AGI_HOST": host,
         "ATENDE_AGI_PORT": str(agi_port),
         **env,
     }
@@ -88,12 +97,14 @@ def served_atende(
                 token = line.strip()
             if "HTTP on" in line:
                 break
-        url = f"http://127.0.0.1:{port}"
+        log: list[str] = []
+        threading.Thread(target=log.extend, args=(server.stderr,), daemon=True).start()
+        url = f"http://{host}:{port}"
         deadline = time.monotonic() + 30
         while not _healthy(url):
             assert time.monotonic() < deadline, "atende serve did not become healthy in 30 s"
             time.sleep(0.05)
-        yield ServedAtende(server, url, agi_port, token)
+        yield ServedAtende(server, url, agi_port, token, log)
     finally:
         if server.poll() is None:
             server.terminate()

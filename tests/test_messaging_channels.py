@@ -269,6 +269,33 @@ def test_webhook_errors_carry_the_gateways_words(seed_gateway) -> None:
     assert "HTTP 500: Você precisa estar autenticado" in str(logged_out)
 
 
+def test_a_queued_message_keeps_its_idempotency_key_on_every_attempt(
+    sessions: sessionmaker[Session], seed_gateway
+) -> None:
+    """A process that dies after the gateway took a message, before marking it sent, leaves it
+    to be sent again: the gateway can drop the repeat by its ``Idempotency-Key``."""
+    state, server = seed_gateway
+    person_id = add_person(sessions, phone=PHONE)
+    state.fail(500, {"error": "Você precisa estar autenticado para enviar mensagens."})
+    clock = Clock()
+    messenger = Messenger(sessions, [webhook_channel(server.url)], clock=clock)
+
+    async def scenario() -> list[int]:
+        await messenger.enqueue(protocol(), person_id)
+        await messenger.enqueue(protocol(), person_id)
+        sent = [await messenger.deliver_due()]  # the first fails, the second goes
+        clock.now += timedelta(minutes=1)
+        sent.append(await messenger.deliver_due())
+        await messenger.send_now(protocol())  # sent at once, never repeated: no key
+        return sent
+
+    assert asyncio.run(scenario()) == [1, 1]
+    keys = [request["headers"].get("idempotency-key") for request in state.requests]
+    assert keys[0] is not None and keys[0] != keys[1]
+    assert keys[2] == keys[0]  # the retry of the first message
+    assert keys[3] is None
+
+
 # E-mail
 
 

@@ -116,7 +116,7 @@ class Settings(_FromEnvironment):
     # any other process once its heartbeat is older than ``owner_stale_after`` seconds.
     node_name: str = Field("", max_length=100)  # "": the host name
     heartbeat_interval: float = Field(5.0, gt=0)
-    owner_stale_after: float = Field(30.0, gt=0)
+    owner_stale_after: float = Field(20.0, gt=0)  # + one beat: closed within 25 s
 
     protocol_at_start: bool = False
     otp: Literal["always", "untrusted", "never"] = "untrusted"

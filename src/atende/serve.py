@@ -50,15 +50,19 @@ async def _every(interval: float, name: str, work: Callable[[], Awaitable[object
         await asyncio.sleep(interval)
 
 
-def background_tasks(deps: PhoneDeps, cache: AudioCache) -> list[asyncio.Task[None]]:
+def background_tasks(
+    deps: PhoneDeps, cache: AudioCache, holder: int | None
+) -> list[asyncio.Task[None]]:
+    """Delivery of queued messages (claimed for ``holder``, this process's row in
+    ``processes``, if it has one) and the daily housekeeping."""
+    deliver = functools.partial(deps.services.messenger.deliver_due, holder=holder)
+
     async def housekeeping() -> None:
         await asyncio.to_thread(deps.services.codes.purge_expired)
         await asyncio.to_thread(cache.cleanup, AUDIO_MAX_AGE_DAYS)
 
     return [
-        asyncio.create_task(
-            _every(DELIVERY_INTERVAL_S, "delivery", deps.services.messenger.deliver_due)
-        ),
+        asyncio.create_task(_every(DELIVERY_INTERVAL_S, "delivery", deliver)),
         asyncio.create_task(_every(HOUSEKEEPING_INTERVAL_S, "housekeeping", housekeeping)),
     ]
 
@@ -101,9 +105,9 @@ async def run(services: Services, *, http: bool = True, agi: bool = True) -> Non
     prompts = await asyncio.to_thread(prompts_to_prerender, deps)
     await asyncio.to_thread(cache.prerender, prompts)
     log.info("%d prompts ready in %s", len(prompts), cache.directory)
-    tasks += background_tasks(deps, cache)
+    tasks += background_tasks(deps, cache, owner_id)
     # Tickets to the external helpdesk (issue 5): woken at once by the flow, else this often.
-    tasks.append(asyncio.create_task(services.helpdesk.run(HELPDESK_PUSH_INTERVAL_S)))
+    tasks.append(asyncio.create_task(services.helpdesk.run(HELPDESK_PUSH_INTERVAL_S, owner_id)))
     agi_server = build_agi_server(deps, cache) if agi else None
     try:
         if agi_server is not None:

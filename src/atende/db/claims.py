@@ -3,8 +3,10 @@
 Several workers, in one process or in several, may look at the same due rows; each row must
 be worked by one of them at a time. A claim is an optimistic update: the attempt count read
 with the row is the version, the update that bumps it (and leases the row until
-``now + lease``) succeeds for one worker only. A worker that dies leaves the row to be
-claimed again when its lease ends.
+``now + lease``) succeeds for one worker only. The row also names its holder, the claiming
+process (``processes.id``): when that process is found dead (see services.call_owners), what it
+held is given back at once (:func:`release_held`); a row with no holder is claimed again when
+its lease ends. Finishing a row (sent, linked, retry scheduled) clears its holder.
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ def claim_due(
     now: datetime,
     lease: timedelta,
     limit: int,
+    holder: int | None = None,
 ) -> list[tuple[Row, int]]:
     """Claim up to ``limit`` rows of ``model`` that match ``waiting`` and are due at ``now``,
-    oldest first; returns each claimed row with its new attempt count."""
+    oldest first, for process ``holder``; returns each claimed row with its new attempt
+    count."""
     table: Any = model  # the outbox tables share id, attempts and next_attempt_at columns
     due = session.scalars(
         select(table)
@@ -40,9 +44,24 @@ def claim_due(
         taken = session.execute(
             update(table)
             .where(table.id == row.id, waiting, table.attempts == row.attempts)
-            .values(attempts=row.attempts + 1, next_attempt_at=now + lease)
+            .values(attempts=row.attempts + 1, next_attempt_at=now + lease, claimed_by=holder)
             .execution_options(synchronize_session=False)
         )
         if taken.rowcount == 1:  # type: ignore[attr-defined]
             claimed.append((row, row.attempts + 1))
     return claimed
+
+
+def release_held(
+    session: Session, model: type[Row], holders: ColumnElement[bool], now: datetime
+) -> int:
+    """Make the rows of ``model`` still held by a process matching ``holders`` (a condition
+    on the ``claimed_by`` column) due at ``now``; returns how many were given back."""
+    table: Any = model
+    released = session.execute(
+        update(table)
+        .where(holders)
+        .values(claimed_by=None, next_attempt_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(released.rowcount)  # type: ignore[attr-defined]

@@ -295,6 +295,7 @@ class Message(Base):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    claimed_by: Mapped[int | None] = mapped_column(Id, index=True)  # processes.id (claims)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -315,6 +316,7 @@ class ExternalTicket(Base):
     state: Mapped[str] = mapped_column(String(16), index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    claimed_by: Mapped[int | None] = mapped_column(Id, index=True)  # processes.id (claims)
     external_id: Mapped[str | None] = mapped_column(String(64))
     external_ref: Mapped[str | None] = mapped_column(String(64))
     external_status: Mapped[str | None] = mapped_column(String(64))

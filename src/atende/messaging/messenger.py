@@ -148,10 +148,11 @@ class Messenger:
         row = self._row(message, QUEUED, 0, person_id, ticket_id)
         return await asyncio.to_thread(self._insert, row)
 
-    async def deliver_due(self, limit: int = 100) -> int:
-        """Try the queued messages whose time has come; returns how many were sent."""
+    async def deliver_due(self, limit: int = 100, holder: int | None = None) -> int:
+        """Try the queued messages whose time has come, claimed for process ``holder`` (see
+        db.claims); returns how many were sent."""
         sent = 0
-        for claimed in await asyncio.to_thread(self._claim_due, limit):
+        for claimed in await asyncio.to_thread(self._claim_due, limit, holder):
             message = claimed.message
             if message is None:
                 error = "the person's record no longer has this recipient"
@@ -241,7 +242,12 @@ class Messenger:
         provider_id: str | None = None,
         error: str | None = None,
     ) -> None:
-        values: dict[str, object] = {"status": status, "error": error, "next_attempt_at": None}
+        values: dict[str, object] = {
+            "status": status,
+            "error": error,
+            "next_attempt_at": None,
+            "claimed_by": None,
+        }
         if status == SENT:
             values.update(channel=channel, provider_id=provider_id, sent_at=self.clock())
         with self.sessions.begin() as session:
@@ -259,15 +265,22 @@ class Messenger:
             session.execute(
                 update(Message)
                 .where(Message.id == claimed.id)
-                .values(status=QUEUED, error=str(exc), next_attempt_at=self.clock() + delay)
+                .values(
+                    status=QUEUED,
+                    error=str(exc),
+                    next_attempt_at=self.clock() + delay,
+                    claimed_by=None,
+                )
             )
 
-    def _claim_due(self, limit: int) -> list[_Claimed]:
+    def _claim_due(self, limit: int, holder: int | None) -> list[_Claimed]:
         now = self.clock()
         claimed: list[_Claimed] = []
         with self.sessions.begin() as session:
             waiting = Message.status == QUEUED
-            for row, attempts in claim_due(session, Message, waiting, now, self.lease, limit):
+            for row, attempts in claim_due(
+                session, Message, waiting, now, self.lease, limit, holder
+            ):
                 person = session.get(Person, row.person_id) if row.person_id else None
                 address = _address(person, row.recipient)
                 message = None
@@ -278,9 +291,16 @@ class Messenger:
                         kind=cast(MessageKind, row.kind),
                         template=row.template,
                         fields=dict(row.template_fields or {}),
+                        key=message_key(row),
                     )
                 claimed.append(_Claimed(row.id, attempts, message))
         return claimed
+
+
+def message_key(row: Message) -> str:
+    """The same name for a queued message on every attempt, from any process; the creation
+    time keeps it apart from another installation's (or a restored backup's) same row id."""
+    return f"atende-message-{row.id}-{row.created_at:%Y%m%d%H%M%S%f}"
 
 
 def _address(person: Person | None, masked: str) -> str | None:

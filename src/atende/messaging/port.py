@@ -22,7 +22,9 @@ class OutgoingMessage:
 
     ``template`` and ``fields`` are for providers that send approved templates (WhatsApp)
     instead of free text: the key of the text in ``atende.texts`` and the values it was filled
-    with.
+    with. ``key`` names a queued message the same way on every attempt, for providers that
+    drop a repeated request (a webhook gateway's ``Idempotency-Key``): a process that dies
+    after the provider took a message but before it was marked sent leaves it to be sent again.
     """
 
     to: str
@@ -30,6 +32,7 @@ class OutgoingMessage:
     kind: MessageKind
     template: str | None = None
     fields: Mapping[str, str] = field(default_factory=dict)
+    key: str | None = None
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ secret in ``Authorization``; it answers 200 with any JSON. Pointing ``ATENDE_WEB
 such a gateway keeps it in service. The header's name is a setting
 (``ATENDE_WEBHOOK_HEADER``) for gateways that expect e.g. ``X-Api-Key``; the body also says
 what kind of message it is, for gateways that route by it (extra keys are ignored by seed
-000's).
+000's). A queued message carries the same ``Idempotency-Key`` header on every attempt, so a
+gateway that honours it sends a message once even when a process died before marking it sent.
 """
 
 from __future__ import annotations
@@ -44,11 +45,14 @@ class WebhookChannel:
             "message": message.text,
             "kind": message.kind,
         }
+        headers = dict(self.headers)
+        if message.key:
+            headers["Idempotency-Key"] = message.key
         answer = await post(
             self.name,
             self.url,
             json=body,
-            headers=self.headers,
+            headers=headers,
             timeout=self.timeout,
             error_text=error_text,
         )

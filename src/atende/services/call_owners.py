@@ -12,7 +12,9 @@ end its calls (kill -9, a crash, power loss) leaves them open, so:
 Closing a call ends it ``interrupted`` (``ticket_opened`` when it opened a ticket) with its
 last step kept, and queues the protocol message of any ticket the call opened that has none.
 Each call is closed in its own transaction by an update that only matches an open call, so
-when several processes recover at once exactly one closes it and queues its messages.
+when several processes recover at once exactly one closes it and queues its messages. The
+outbox rows (queued messages, helpdesk pushes) a dead process had claimed are given back at
+the same points, due at once (see db.claims).
 
 The same rows keep SQLite to one process (issue 12): SQLite is the embedded store of a single
 node, so a process registering on a SQLite database refuses to run beside a live one, that is,
@@ -29,10 +31,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, exists, func, select, update
+from sqlalchemy import ColumnElement, Select, exists, func, select, update
 from sqlalchemy.orm import Session
 
-from atende.db.models import Call, CallEvent, Message, Process, Ticket
+from atende.db.claims import release_held
+from atende.db.models import Call, CallEvent, ExternalTicket, Message, Process, Ticket
 from atende.runtime import Runtime
 from atende.services.calls import Outcome
 from atende.services.notifications import queue_ticket_protocol
@@ -135,14 +138,28 @@ class CallOwners:
                 )
             ).all()
         gone = [owner for owner, pid in earlier if not running(pid)]
-        return self._close(Call.owner_id.in_(gone)) if gone else 0
+        if not gone:
+            return 0
+        self._release_claims(gone)
+        return self._close(Call.owner_id.in_(gone))
 
     def close_stale(self) -> int:
         """Close the open calls of every process whose heartbeat is stale; returns how many
         calls this process closed."""
         limit = self.runtime.clock() - self.stale_after
         stale = select(Process.id).where(Process.heartbeat_at < limit)
+        self._release_claims(stale)
         return self._close(Call.owner_id.in_(stale))
+
+    def _release_claims(self, dead: Select[int] | list[int]) -> None:
+        now = self.runtime.clock()
+        with self.sessions.begin() as session:
+            released = sum(
+                release_held(session, table, table.claimed_by.in_(dead), now)
+                for table in (Message, ExternalTicket)
+            )
+        if released:
+            log.warning("%d queued job(s) held by a process that died are due again", released)
 
     def _close(self, owned: ColumnElement[bool]) -> int:
         with self.sessions() as session:

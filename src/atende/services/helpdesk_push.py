@@ -100,11 +100,12 @@ class TicketPusher:
             )
         )
 
-    async def push_due(self, limit: int = 50) -> int:
-        """Send the rows whose time has come; returns how many got linked."""
+    async def push_due(self, limit: int = 50, holder: int | None = None) -> int:
+        """Send the rows whose time has come, claimed for process ``holder`` (see db.claims);
+        returns how many got linked."""
         if not self.breaker.allows():
             return 0
-        claimed = await asyncio.to_thread(self._claim_due, limit)
+        claimed = await asyncio.to_thread(self._claim_due, limit, holder)
         linked = 0
         for position, row in enumerate(claimed):
             if not self.breaker.allows():
@@ -140,12 +141,14 @@ class TicketPusher:
         )
         return 1
 
-    def _claim_due(self, limit: int) -> list[Claimed]:
+    def _claim_due(self, limit: int, holder: int | None) -> list[Claimed]:
         now = self.clock()
         claimed: list[Claimed] = []
         with self.sessions.begin() as session:
             waiting = ExternalTicket.state == PENDING
-            for row, attempts in claim_due(session, ExternalTicket, waiting, now, LEASE, limit):
+            for row, attempts in claim_due(
+                session, ExternalTicket, waiting, now, LEASE, limit, holder
+            ):
                 ticket = session.get_one(Ticket, row.ticket_id)
                 claimed.append(Claimed(row.id, attempts, self.draft(ticket, row)))
         return claimed
@@ -169,7 +172,9 @@ class TicketPusher:
     def _set(self, row_id: int, **values: object) -> None:
         with self.sessions.begin() as session:
             session.execute(
-                update(ExternalTicket).where(ExternalTicket.id == row_id).values(**values)
+                update(ExternalTicket)
+                .where(ExternalTicket.id == row_id)
+                .values(claimed_by=None, **values)
             )
 
     def _link(self, row: Claimed, ref: ExternalRef) -> None:

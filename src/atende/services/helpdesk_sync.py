@@ -133,22 +133,23 @@ class HelpdeskSync:
 
     # -- the push loop ------------------------------------------------------------------------
 
-    async def push_due(self) -> int:
-        return await self.pusher.push_due() if self.pusher is not None else 0
+    async def push_due(self, holder: int | None = None) -> int:
+        return await self.pusher.push_due(holder=holder) if self.pusher is not None else 0
 
     def push_soon(self) -> None:
         """Wake the push loop (a ticket was just opened)."""
         if self._wake is not None:
             self._wake.set()
 
-    async def run(self, interval: float) -> None:
-        """Push due tickets every ``interval`` seconds, or at once when woken."""
+    async def run(self, interval: float, holder: int | None = None) -> None:
+        """Push due tickets every ``interval`` seconds, or at once when woken; ``holder`` is
+        this process's row in ``processes`` (see db.claims), if it has one."""
         if self.pusher is None:
             return
         self._wake = asyncio.Event()
         while True:
             try:
-                await self.push_due()
+                await self.push_due(holder)
             except Exception:  # a failing round must not end the loop; the next one retries
                 log.exception("helpdesk push round failed")
             with contextlib.suppress(TimeoutError):
