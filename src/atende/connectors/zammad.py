@@ -149,7 +149,9 @@ class ZammadCallLog(HttpBase):
     """Zammad's generic CTI API (``POST /api/v1/cti/<token>``): newCall, answer, hangup.
 
     Best effort and off the call: an event is sent in the background, and a Zammad that does
-    not answer costs the caller nothing.
+    not answer costs the caller nothing. A call's events reach Zammad in the order they
+    happened (each waits for the one before it of the same call; Zammad's log needs newCall
+    before answer), different calls' events go independently.
     """
 
     name = "zammad-cti"
@@ -158,6 +160,7 @@ class ZammadCallLog(HttpBase):
         super().__init__(base_url.rstrip("/") + "/api/v1/cti", timeouts)
         self.cti_token = cti_token
         self.pending: set[asyncio.Task[None]] = set()
+        self._last_of_call: dict[str, asyncio.Task[None]] = {}
 
     def event(self, event: str, call_id: str, caller: str | None, outcome: str | None) -> None:
         fields = {
@@ -171,11 +174,19 @@ class ZammadCallLog(HttpBase):
             fields["answeringNumber"] = "URA"
         if event == "hangup":
             fields["cause"] = HANGUP_CAUSES.get(outcome or "", "normalClearing")
-        task = asyncio.create_task(self._post(fields))
+        task = asyncio.create_task(self._post(fields, self._last_of_call.get(call_id)))
+        self._last_of_call[call_id] = task
         self.pending.add(task)
         task.add_done_callback(self.pending.discard)
+        task.add_done_callback(lambda done: self._forget(call_id, done))
 
-    async def _post(self, fields: dict[str, str]) -> None:
+    def _forget(self, call_id: str, done: asyncio.Task[None]) -> None:
+        if self._last_of_call.get(call_id) is done:
+            del self._last_of_call[call_id]
+
+    async def _post(self, fields: dict[str, str], after: asyncio.Task[None] | None) -> None:
+        if after is not None:
+            await asyncio.wait([after])  # the call's previous event first (its errors are its own)
         try:
             response = await self.send("call_log", "POST", self.cti_token, data=fields)
         except ConnectorError as exc:
