@@ -123,11 +123,12 @@ class Supervisor:
             self.stopping = sig
 
     def _stop_all(self) -> int:
-        """Ask every worker to stop, wait for them; 0 when each ended with 0, else 1."""
+        """Ask every worker to stop, wait for them; 0 when each ended well, else 1. A worker
+        still starting ends by the signal itself: it had no calls yet, that is well too."""
         sig = self.stopping or signal.SIGTERM
         self.restart_at.clear()
         for worker in self.running.values():
             worker.send_signal(sig)
         codes = [worker.wait() for worker in self.running.values()]
         self.running.clear()
-        return 0 if all(code == 0 for code in codes) else CRASH_LOOP
+        return 0 if all(code in (0, -sig) for code in codes) else CRASH_LOOP

@@ -4,7 +4,11 @@ workers still running. The workers here are stand-in Python processes, not atend
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -53,3 +57,31 @@ def test_a_configuration_error_stops_every_worker_with_status_2(
     supervisor = Supervisor(2)
     assert supervisor.run() == 2
     assert not supervisor.deaths and not supervisor.running
+
+
+def test_sigterm_reaches_every_worker_and_ends_the_supervisor_with_0(
+    stand_in_workers: UseWorkers, tmp_path: Path
+) -> None:
+    # Each worker says it is ready, then on SIGTERM notes it and ends well.
+    stand_in_workers(
+        "import os, signal, sys, time\n"
+        f"here = {str(tmp_path)!r}\n"
+        "def stop(*_):\n"
+        "    open(os.path.join(here, f'stopped-{os.getpid()}'), 'w').close()\n"
+        "    sys.exit(0)\n"
+        "signal.signal(signal.SIGTERM, stop)\n"
+        "open(os.path.join(here, f'ready-{os.getpid()}'), 'w').close()\n"
+        "time.sleep(60)\n"
+    )
+
+    def stop_once_ready() -> None:
+        deadline = time.monotonic() + 30
+        while len(list(tmp_path.glob("ready-*"))) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGTERM)  # what systemctl stop sends the supervisor
+
+    threading.Thread(target=stop_once_ready).start()
+    assert Supervisor(2).run() == 0
+    ready = {path.name.split("-")[1] for path in tmp_path.glob("ready-*")}
+    assert {path.name.split("-")[1] for path in tmp_path.glob("stopped-*")} == ready
+    assert len(ready) == 2
