@@ -324,6 +324,10 @@ class Server:
         log = (self.data_dir / "serve.log").read_text(errors="replace").splitlines()
         return "\n".join(log[-lines:])
 
+    def workers_ready(self) -> int:
+        """How many processes (workers) said they serve HTTP."""
+        return (self.data_dir / "serve.log").read_text(errors="replace").count("HTTP on http")
+
     def log_problems(self) -> list[str]:
         log = (self.data_dir / "serve.log").read_text(errors="replace").splitlines()
         return [line for line in log if "ERROR" in line or "Traceback" in line]
@@ -380,9 +384,11 @@ def start_server(args: argparse.Namespace, database_url: str | None, max_calls: 
             )
         try:
             with urllib.request.urlopen(f"http://{args.host}:{http_port}/healthz", timeout=2):
-                return server
+                if server.workers_ready() >= (args.workers or 1):  # not the first one only
+                    return server
         except OSError:
-            time.sleep(0.2)
+            pass
+        time.sleep(0.2)
     server.stop()
     tail = server.log_tail()
     shutil.rmtree(data_dir, ignore_errors=True)

@@ -54,6 +54,29 @@ def test_on_sqlite_a_live_process_keeps_others_out_until_its_heartbeat_goes_stal
     assert second("node-c") is None
 
 
+def test_on_sqlite_the_workers_of_one_serve_share_the_file_and_no_one_else(
+    make_services: MakeServices,
+) -> None:
+    owners = CallOwners(make_services().runtime)
+    supervisor = NOT_RUNNING + 10
+    owners.register("node-a", NOT_RUNNING + 1, supervisor_pid=supervisor, alone_on_sqlite=True)
+
+    def worker(node: str, of: int | None) -> bool:
+        try:
+            owners.register(
+                node, NOT_RUNNING + 2, supervisor_pid=of, alone_on_sqlite=True, running=running
+            )
+        except DatabaseInUse:
+            return False
+        return True
+
+    assert worker("node-a", supervisor)  # a fellow worker
+    if owners.runtime.engine.dialect.name == "sqlite":
+        assert not worker("node-a", supervisor + 1)  # another serve's worker
+        assert not worker("node-a", None)  # a single-process serve
+        assert not worker("node-b", supervisor)  # same pid, another machine's process
+
+
 def test_a_second_atende_serve_on_one_sqlite_file_refuses_with_one_line(tmp_path: Path) -> None:
     def second(node: str) -> list[str]:
         result = run_atende(

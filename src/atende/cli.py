@@ -487,24 +487,50 @@ def first_run(runtime: Runtime, services: Services) -> None:
 
 
 @app.command()
-def serve() -> None:
-    """Run the HTTP API and the FastAGI server (the URA) in one process."""
+def serve(
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            metavar="N",
+            help="Processes sharing the HTTP and FastAGI ports (default ATENDE_WORKERS, 1)",
+        ),
+    ] = None,
+    worker_of: Annotated[int | None, typer.Option(hidden=True)] = None,
+) -> None:
+    """Run the HTTP API and the FastAGI server (the URA): in one process, or in N worker
+    processes started and watched by this one."""
     from atende.logs import configure_logging
+    from atende.workers import Supervisor, die_with_supervisor
 
     configure_logging()
+    if worker_of is not None:  # started by the supervisor below, which did the first run
+        die_with_supervisor(worker_of)
+        run_until_stopped(open_services_to_serve(), http=True, supervisor_pid=worker_of)
+        return
+    count = workers or settings_or_exit().workers
     services = open_services_to_serve()
     first_run(services.runtime, services)
-    run_until_stopped(services, http=True)
+    if count == 1:
+        run_until_stopped(services, http=True)
+        return
+    from atende.ivr.wiring import build_phone
+    from atende.serve import prerender
+
+    prerender(build_phone(services))  # once, not by every worker at the same time
+    asyncio.run(services.close())
+    services.runtime.engine.dispose()
+    raise typer.Exit(Supervisor(count).run())
 
 
-def run_until_stopped(services: Services, *, http: bool) -> None:
+def run_until_stopped(services: Services, *, http: bool, supervisor_pid: int | None = None) -> None:
     """Serve until SIGTERM/SIGINT; a SQLite database another live process serves ends the
     command with one line naming that process's node."""
     from atende.serve import run
     from atende.services.call_owners import DatabaseInUse
 
     try:
-        asyncio.run(run(services, http=http))
+        asyncio.run(run(services, http=http, supervisor_pid=supervisor_pid))
     except DatabaseInUse as exc:
         raise fail(str(exc)) from None
 

@@ -115,6 +115,7 @@ class Settings(_FromEnvironment):
     # Calls of a process that died are closed: by its own next start on this node at once, by
     # any other process once its heartbeat is older than ``owner_stale_after`` seconds.
     node_name: str = Field("", max_length=100)  # "": the host name
+    workers: int = Field(1, ge=1)  # ``atende serve``'s processes on this node (atende.workers)
     heartbeat_interval: float = Field(5.0, gt=0)
     owner_stale_after: float = Field(20.0, gt=0)  # + one beat: closed within 25 s
 

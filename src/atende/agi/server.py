@@ -85,9 +85,13 @@ class AgiServer:
             raise RuntimeError("AgiServer.port is known only after start()")
         return int(self._server.sockets[0].getsockname()[1])
 
-    async def start(self) -> None:
-        """Listen; returns once connections are accepted."""
-        self._server = await asyncio.start_server(self._accept, self._host, self._port)
+    async def start(self, *, reuse_port: bool = False) -> None:
+        """Listen; returns once connections are accepted. With ``reuse_port`` the port is
+        shared with the other processes that listen on it so (``SO_REUSEPORT``): the kernel
+        spreads the connections over them (``atende serve --workers N``)."""
+        self._server = await asyncio.start_server(
+            self._accept, self._host, self._port, reuse_port=reuse_port or None
+        )
         log.info("FastAGI listening on %s:%d", self._host, self.port)
 
     async def stop(self, grace_seconds: float = 10.0) -> None:

@@ -160,8 +160,21 @@ class Process(Base):
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     node: Mapped[str] = mapped_column(String(100), index=True)  # ATENDE_NODE_NAME or hostname
     pid: Mapped[int] = mapped_column(Integer)
+    # The ``atende serve --workers N`` whose worker this is: its workers share a SQLite file.
+    supervisor_pid: Mapped[int | None] = mapped_column(Integer)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class HousekeepingTurn(Base):
+    """When a periodic job that must run once for all processes and nodes is next due, and
+    which process took its last turn (see services.housekeeping)."""
+
+    __tablename__ = "housekeeping"
+
+    job: Mapped[str] = mapped_column(String(100), primary_key=True)
+    next_run_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    taken_by: Mapped[str] = mapped_column(String(200))  # node:pid
 
 
 class CallEvent(Base):

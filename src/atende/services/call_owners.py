@@ -19,8 +19,9 @@ the same points, due at once (see db.claims).
 The same rows keep SQLite to one process (issue 12): SQLite is the embedded store of a single
 node, so a process registering on a SQLite database refuses to run beside a live one, that is,
 one with a fresh heartbeat on another node (a file shared over the network), or a running
-process of this node. The check and the registration are one ``BEGIN IMMEDIATE`` transaction,
-so two processes starting at once cannot both pass it.
+process of this node, except a fellow worker of the same ``atende serve --workers N``
+(same node, same supervisor). The check and the registration are one ``BEGIN IMMEDIATE``
+transaction, so two processes starting at once cannot both pass it.
 """
 
 from __future__ import annotations
@@ -87,32 +88,47 @@ class CallOwners:
         node: str,
         pid: int,
         *,
+        supervisor_pid: int | None = None,
         alone_on_sqlite: bool = False,
         running: Callable[[int], bool] = pid_running,
     ) -> int:
         """A row for this process start; returns its id, the owner of the calls it takes.
+        ``supervisor_pid``: the ``atende serve --workers N`` this process is a worker of.
 
         With ``alone_on_sqlite``, on a SQLite database, raises :class:`DatabaseInUse` instead
         when another process is live (see the module's docstring)."""
         now = self.runtime.clock()
         with self.sessions.begin() as session:
             if alone_on_sqlite and self.runtime.engine.dialect.name == "sqlite":
-                self._refuse_if_in_use(session, node, now, running)
-            process = Process(node=node, pid=pid, started_at=now, heartbeat_at=now)
+                self._refuse_if_in_use(session, node, supervisor_pid, now, running)
+            process = Process(
+                node=node,
+                pid=pid,
+                supervisor_pid=supervisor_pid,
+                started_at=now,
+                heartbeat_at=now,
+            )
             session.add(process)
             session.flush()
             return process.id
 
     def _refuse_if_in_use(
-        self, session: Session, node: str, now: datetime, running: Callable[[int], bool]
+        self,
+        session: Session,
+        node: str,
+        supervisor_pid: int | None,
+        now: datetime,
+        running: Callable[[int], bool],
     ) -> None:
         fresh = session.execute(
-            select(Process.node, Process.pid, Process.heartbeat_at)
+            select(Process.node, Process.pid, Process.supervisor_pid, Process.heartbeat_at)
             .where(Process.heartbeat_at >= now - self.stale_after)
             .order_by(Process.heartbeat_at.desc())
         ).all()
-        for other_node, other_pid, heartbeat_at in fresh:
+        for other_node, other_pid, other_supervisor, heartbeat_at in fresh:
             same_node = other_node == node
+            if same_node and supervisor_pid is not None and other_supervisor == supervisor_pid:
+                continue  # a fellow worker of this process's supervisor
             if not same_node or running(other_pid):  # this node's dead runs are not in use
                 seen = (now - heartbeat_at).total_seconds()
                 raise DatabaseInUse(other_node, other_pid, max(seen, 0.0), same_node)
