@@ -91,6 +91,9 @@ async def run(services: Services, *, http: bool = True, agi: bool = True) -> Non
         ThreadPoolExecutor(WORKER_THREADS, thread_name_prefix="atende")
     )
     settings = services.runtime.settings
+    # Other processes' and nodes' changes drop this one's caches (PostgreSQL LISTEN).
+    changes = services.runtime.changes
+    await asyncio.to_thread(changes.listen)
     tasks: list[asyncio.Task[None]] = []
     owner_id = None
     if agi:
@@ -139,6 +142,7 @@ async def run(services: Services, *, http: bool = True, agi: bool = True) -> Non
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await services.close()  # GLPI's killSession, Zammad's last caller-log events
+        await asyncio.to_thread(changes.close)
 
 
 def _outlive_uvicorns_signal() -> None:
