@@ -76,8 +76,7 @@ class TopicCache(Generic[K, V]):
         self._max_entries = max_entries
         self._lock = threading.Lock()
         self._entries: dict[K, _Entry[V]] = {}
-        self._loading: dict[K, Future[V]] = {}
-        self._generation = 0
+        self._loading: dict[K, Future[V]] = {}  # a clear forgets them: their value is not kept
 
     def get(self, key: K) -> V:
         with self._lock:
@@ -88,7 +87,6 @@ class TopicCache(Generic[K, V]):
             leader = pending is None
             if pending is None:
                 pending = self._loading[key] = Future()
-            generation = self._generation
         if not leader:
             return pending.result()
         try:
@@ -98,7 +96,7 @@ class TopicCache(Generic[K, V]):
             pending.set_exception(exc)
             raise
         with self._lock:
-            if self._settle_locked(key, pending) and generation == self._generation:
+            if self._settle_locked(key, pending):
                 self._keep(key, value)
         pending.set_result(value)
         return value
@@ -106,14 +104,12 @@ class TopicCache(Generic[K, V]):
     def clear(self) -> None:
         """Forget every value, and the loads in progress (they may read the old data)."""
         with self._lock:
-            self._generation += 1
             self._entries.clear()
             self._loading.clear()
 
     def discard(self, key: K) -> None:
-        """Forget the value of ``key`` (and let no load in progress keep its value)."""
+        """Forget the value of ``key`` (and let no load of it in progress keep its value)."""
         with self._lock:
-            self._generation += 1
             self._entries.pop(key, None)
             self._loading.pop(key, None)
 
@@ -219,6 +215,7 @@ class Changes:
         if thread is not None:
             self._stop.set()
             thread.join()
+            self._listening.clear()
 
     def _listen(self) -> None:
         import psycopg  # only PostgreSQL installations load libpq
@@ -244,10 +241,13 @@ class Changes:
                     while not self._stop.is_set():
                         for notice in connection.notifies(timeout=POLL_S):
                             self.drop(notice.payload)
-            except psycopg.Error as exc:
+            except Exception as exc:  # the thread must live on: caches would only expire
                 self._listening.clear()
                 log.warning(
-                    "change listener: %s; reconnecting in %.1f s", type(exc).__name__, delay
+                    "change listener: %s; reconnecting in %.1f s",
+                    type(exc).__name__,  # not the message: it may hold the connection string
+                    delay,
+                    exc_info=not isinstance(exc, psycopg.Error),
                 )
                 self._stop.wait(delay)
                 delay = min(delay * 2, RECONNECT_MAX_S)
