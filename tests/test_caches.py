@@ -3,7 +3,6 @@ process, and on PostgreSQL in every other process through NOTIFY."""
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,7 +21,7 @@ from atende.services import tokens as tokens_module
 from atende.services.bundle import Services
 from atende.services.cache import LISTENER_NAME
 from cli_runner import served_atende
-from conftest import SERVER_BACKENDS, create_scratch_database, drop_scratch_database
+from conftest import scratch_server_database
 
 HOLIDAY = date(2031, 3, 3)
 PROMPTLY_S = 10.0  # far below the data TTL (60 s): only a notification explains a refresh
@@ -152,28 +151,22 @@ def test_a_listener_that_reconnects_drops_what_it_may_have_missed(
 
 def test_two_atende_serve_processes_hear_each_others_changes(tmp_path: Path) -> None:
     """``atende serve`` listens: a category added through one node's API is in the other's."""
-    server_url = os.environ.get(SERVER_BACKENDS["postgresql"])
-    if not server_url:
-        pytest.skip(f"{SERVER_BACKENDS['postgresql']} is not set")
-    url = create_scratch_database(server_url)
-    try:
-        with (
-            served_atende(tmp_path / "a", ATENDE_DATABASE_URL=url, ATENDE_NODE_NAME="a") as a,
-            served_atende(tmp_path / "b", ATENDE_DATABASE_URL=url, ATENDE_NODE_NAME="b") as b,
-        ):
-            auth = {"Authorization": f"Bearer {a.token}"}
+    with (
+        scratch_server_database("postgresql") as url,
+        served_atende(tmp_path / "a", ATENDE_DATABASE_URL=url, ATENDE_NODE_NAME="a") as a,
+        served_atende(tmp_path / "b", ATENDE_DATABASE_URL=url, ATENDE_NODE_NAME="b") as b,
+    ):
+        auth = {"Authorization": f"Bearer {a.token}"}
 
-            def names_on_b() -> list[str]:
-                categories = httpx.get(f"{b.url}/api/v1/catalog", headers=auth).json()
-                return [category["name"] for category in categories]
+        def names_on_b() -> list[str]:
+            categories = httpx.get(f"{b.url}/api/v1/catalog", headers=auth).json()
+            return [category["name"] for category in categories]
 
-            before = names_on_b()  # now cached on b
-            added = httpx.post(
-                f"{a.url}/api/v1/catalog/categories",
-                headers=auth,
-                json={"key": "8", "name": "Telefonia"},
-            )
-            assert added.status_code == 201, added.text
-            assert eventually(lambda: names_on_b() == [*before, "Telefonia"])
-    finally:
-        drop_scratch_database(server_url, url)
+        before = names_on_b()  # now cached on b
+        added = httpx.post(
+            f"{a.url}/api/v1/catalog/categories",
+            headers=auth,
+            json={"key": "8", "name": "Telefonia"},
+        )
+        assert added.status_code == 201, added.text
+        assert eventually(lambda: names_on_b() == [*before, "Telefonia"])
