@@ -12,6 +12,7 @@ import os
 import pathlib
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import Engine, text
@@ -32,6 +33,20 @@ SERVER_BACKENDS = {
     "postgresql": "ATENDE_TEST_POSTGRES_URL",
     "mysql": "ATENDE_TEST_MYSQL_URL",
 }
+
+
+@contextmanager
+def scratch_server_database(backend: str) -> Iterator[str]:
+    """A database of its own on the ``backend`` server, dropped at the end (the test is
+    skipped when that server is not set): for real ``atende serve`` processes."""
+    server_url = os.environ.get(SERVER_BACKENDS[backend])
+    if not server_url:
+        pytest.skip(f"{SERVER_BACKENDS[backend]} is not set")
+    url = create_scratch_database(server_url)
+    try:
+        yield url
+    finally:
+        drop_scratch_database(server_url, url)
 
 
 def _backends() -> list[str]:

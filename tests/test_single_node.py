@@ -4,7 +4,6 @@ first (issue 12); PostgreSQL and MariaDB welcome any number of processes and nod
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 from atende.services.bundle import Services
 from atende.services.call_owners import CallOwners, DatabaseInUse
 from cli_runner import free_port, run_atende, served_atende
-from conftest import SERVER_BACKENDS, create_scratch_database, drop_scratch_database
+from conftest import SERVER_BACKENDS, scratch_server_database
 
 MakeServices = Callable[..., Services]
 NOT_RUNNING = 2**22 + 1  # above Linux's largest pid_max: no process has it
@@ -107,15 +106,9 @@ def test_a_second_atende_serve_on_one_sqlite_file_refuses_with_one_line(tmp_path
 @pytest.mark.parametrize("backend", sorted(SERVER_BACKENDS))
 def test_processes_of_several_nodes_share_a_server_database(backend: str, tmp_path: Path) -> None:
     """Two real ``atende serve`` processes, two nodes, one PostgreSQL or MariaDB database."""
-    server_url = os.environ.get(SERVER_BACKENDS[backend])
-    if not server_url:
-        pytest.skip(f"{SERVER_BACKENDS[backend]} is not set")
-    url = create_scratch_database(server_url)
-    try:
-        with (
-            served_atende(tmp_path / "a", ATENDE_DATABASE_URL=url, ATENDE_NODE_NAME="a") as a,
-            served_atende(tmp_path / "b", ATENDE_DATABASE_URL=url, ATENDE_NODE_NAME="b") as b,
-        ):
-            assert a.process.poll() is None and b.process.poll() is None
-    finally:
-        drop_scratch_database(server_url, url)
+    with (
+        scratch_server_database(backend) as url,
+        served_atende(tmp_path / "a", ATENDE_DATABASE_URL=url, ATENDE_NODE_NAME="a") as a,
+        served_atende(tmp_path / "b", ATENDE_DATABASE_URL=url, ATENDE_NODE_NAME="b") as b,
+    ):
+        assert a.process.poll() is None and b.process.poll() is None

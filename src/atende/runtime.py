@@ -1,4 +1,5 @@
-"""The parts one running atende shares: settings, database, protocol scheme and the clock.
+"""The parts one running atende shares: settings, database, protocol scheme, the clock, and
+the changes its caches hear of.
 
 Built once per process by :func:`build_runtime`; the HTTP app, the FastAGI server and the CLI
 all receive the same object, so tests can build one against any database URL.
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from atende.config import Settings
 from atende.db.engine import make_engine, make_session_factory
 from atende.domain.protocol_numbers import ProtocolScheme
+from atende.services.cache import Changes
 
 
 def _utcnow() -> datetime:
@@ -29,6 +31,7 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     scheme: ProtocolScheme
+    changes: Changes
     clock: Callable[[], datetime] = field(default=_utcnow)
 
     @property
@@ -47,4 +50,5 @@ def build_runtime(settings: Settings, engine: Engine | None = None) -> Runtime:
         ans_registration=settings.ans_registration,
         check_digit=settings.protocol_check_digit,
     )
-    return Runtime(settings, engine, make_session_factory(engine), scheme)
+    sessions = make_session_factory(engine)
+    return Runtime(settings, engine, sessions, scheme, Changes(engine, sessions))

@@ -142,6 +142,9 @@ async def run(
     )
     settings = services.runtime.settings
     shared_ports = supervisor_pid is not None
+    # Other processes' and nodes' changes drop this one's caches (PostgreSQL LISTEN).
+    changes = services.runtime.changes
+    await asyncio.to_thread(changes.listen)
     tasks: list[asyncio.Task[None]] = []
     owner_id = None
     if agi:
@@ -190,6 +193,7 @@ async def run(
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await services.close()  # GLPI's killSession, Zammad's last caller-log events
+        await asyncio.to_thread(changes.close)
 
 
 def shared_socket(host: str, port: int) -> socket.socket:

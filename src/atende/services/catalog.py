@@ -1,7 +1,9 @@
 """The service catalog tree (categories and items) that the phone menus are read from.
 
 Every method hands back plain values (:class:`CategoryView` with its items, :class:`ItemView`)
-read inside its session: the phone, the API and the dashboard never hold an ORM row.
+read inside its session: the phone, the API and the dashboard never hold an ORM row. The tree
+that every call reads is cached; every change publishes the ``catalog`` topic (see
+:mod:`atende.services.cache`), so the next call hears it in every process.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ Entry = TypeVar("Entry", Category, Item)
 RESERVED_KEYS = frozenset({"0", "7", "9", "*", "#"})
 ITEM_RESERVED_KEYS = frozenset({"0", "9", "*", "#"})
 PARKING_KEY = "#"  # never a menu key (see above): a key held for a moment during a swap
+TOPIC = "catalog"
 
 
 @dataclass(frozen=True)
@@ -65,11 +68,16 @@ def _check_key(key: str, reserved: frozenset[str]) -> None:
 class CatalogService:
     def __init__(self, runtime: Runtime) -> None:
         self.sessions = runtime.sessions
+        self.changes = runtime.changes
+        self._tree = runtime.changes.cache(TOPIC, self._load_tree)
 
     def tree(self) -> list[CategoryView]:
+        return list(self._tree.get(None))
+
+    def _load_tree(self, _key: None) -> tuple[CategoryView, ...]:
         with self.sessions() as session:
             query = select(Category).order_by(Category.key)
-            return [CategoryView.of(category) for category in session.scalars(query)]
+            return tuple(CategoryView.of(category) for category in session.scalars(query))
 
     def category(self, category_id: int) -> CategoryView:
         with self.sessions() as session:
@@ -112,7 +120,7 @@ class CatalogService:
 
     def add_category(self, key: str, name: str, prompt: str | None = None) -> CategoryView:
         _check_key(key, RESERVED_KEYS)
-        with self.sessions.begin() as session:
+        with self.changes.transaction(TOPIC) as session:
             category = Category(key=key, name=name, prompt=prompt or name)
             return CategoryView.of(self._insert(session, category))
 
@@ -121,7 +129,7 @@ class CatalogService:
     ) -> CategoryView:
         if key is not None:
             _check_key(key, RESERVED_KEYS)
-        with self.sessions.begin() as session:
+        with self.changes.transaction(TOPIC) as session:
             category = self._category(session, category_id)
             self._edit(session, category, key=key, name=name, prompt=prompt)
             return CategoryView.of(category)
@@ -130,7 +138,7 @@ class CatalogService:
         """Give a category the menu key ``key``; the category holding it takes the old key (the
         dashboard's reordering). Both change in one transaction: the next call hears both."""
         _check_key(key, RESERVED_KEYS)
-        with self.sessions.begin() as session:
+        with self.changes.transaction(TOPIC) as session:
             category = self._category(session, category_id)
             holder = session.scalar(select(Category).where(Category.key == key))
             self._swap_keys(session, category, holder, key)
@@ -139,7 +147,7 @@ class CatalogService:
     def move_item(self, item_id: int, key: str) -> ItemView:
         """Give an item the key ``key`` in its category, swapping with the item holding it."""
         _check_key(key, ITEM_RESERVED_KEYS)
-        with self.sessions.begin() as session:
+        with self.changes.transaction(TOPIC) as session:
             item = self._item(session, item_id)
             holder = session.scalar(
                 select(Item).where(Item.category_id == item.category_id, Item.key == key)
@@ -161,7 +169,7 @@ class CatalogService:
         self._flush(session)
 
     def delete_category(self, category_id: int) -> None:
-        with self.sessions.begin() as session:
+        with self.changes.transaction(TOPIC) as session:
             category = self._category(session, category_id)
             if category.items:
                 raise Conflict("remove the category's items first", field="category_id")
@@ -171,7 +179,7 @@ class CatalogService:
         self, category_id: int, key: str, name: str, prompt: str | None = None
     ) -> ItemView:
         _check_key(key, ITEM_RESERVED_KEYS)
-        with self.sessions.begin() as session:
+        with self.changes.transaction(TOPIC) as session:
             self._category(session, category_id)
             item = Item(category_id=category_id, key=key, name=name, prompt=prompt or name)
             return ItemView.of(self._insert(session, item))
@@ -181,13 +189,13 @@ class CatalogService:
     ) -> ItemView:
         if key is not None:
             _check_key(key, ITEM_RESERVED_KEYS)
-        with self.sessions.begin() as session:
+        with self.changes.transaction(TOPIC) as session:
             item = self._item(session, item_id)
             self._edit(session, item, key=key, name=name, prompt=prompt)
             return ItemView.of(item)
 
     def delete_item(self, item_id: int) -> None:
-        with self.sessions.begin() as session:
+        with self.changes.transaction(TOPIC) as session:
             item = self._item(session, item_id)
             used = session.scalar(select(func.count()).where(Ticket.item_id == item_id))
             if used:

@@ -10,15 +10,18 @@ it), so the history reads in order what callers heard, and "which is current" is
 The flows that ship with atende (``ti``, ``plano-de-saude``) become version 1 the first time a
 store is read, by whichever process gets there first: the (name, version) unique constraint
 lets one insert win, the others read it. Parsed versions are kept in memory per
-(name, version), as they never change.
+(name, version), as they never change; the current version of each name and the routes, which
+every call reads, are cached, and every publish, restore and route change publishes the
+``flows`` topic (see :mod:`atende.services.cache`), which drops them in every process.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from importlib.metadata import version as package_version
+from types import MappingProxyType
 from typing import TypeVar
 
 from sqlalchemy import func, select
@@ -41,6 +44,7 @@ NAME_MAX = 64
 NUMBER = re.compile(r"^[0-9A-Za-z+*#._-]{1,64}$")  # what agi_dnid / agi_extension hold
 SHIPPED_BY = "atende"
 WRITE_ATTEMPTS = 10  # another process took the same version number: re-read and retry
+TOPIC = "flows"
 
 
 class InvalidFlow(Invalid):
@@ -68,7 +72,10 @@ class FlowStore:
     def __init__(self, runtime: Runtime) -> None:
         self.sessions = runtime.sessions
         self.clock = runtime.clock
+        self.changes = runtime.changes
         self.default = runtime.settings.flow
+        self._current_versions = runtime.changes.cache(TOPIC, self._load_current_version)
+        self._routes = runtime.changes.cache(TOPIC, self._load_routes)
         self._parsed: dict[tuple[str, int], PublishedFlow] = {}
         self._shipped_published = False
 
@@ -97,7 +104,7 @@ class FlowStore:
         self, name: str, text: str, actor: str, note: str, restored_from: int | None
     ) -> PublishedFlow:
         def insert() -> FlowVersion:
-            with self.sessions.begin() as session:
+            with self.changes.transaction(TOPIC) as session:
                 latest = session.scalar(
                     select(func.max(FlowVersion.version)).where(FlowVersion.name == name)
                 )
@@ -141,6 +148,7 @@ class FlowStore:
             )
         for name in sorted(set(names) - present):
             try:
+                # No topic: no cache holds a flow that has no version yet.
                 with self.sessions.begin() as session:
                     session.add(
                         FlowVersion(
@@ -167,7 +175,10 @@ class FlowStore:
             )
 
     def current_version(self, name: str) -> int:
-        """The number of the current version of ``name``: one small query."""
+        """The number of the current version of ``name`` (cached: one small query)."""
+        return self._current_versions.get(name)
+
+    def _load_current_version(self, name: str) -> int:
         self._publish_shipped()
         with self.sessions() as session:
             latest = session.scalar(
@@ -269,9 +280,12 @@ class FlowStore:
 
     def routes(self) -> dict[str, str]:
         """Dialled number to flow name, by number."""
+        return dict(self._routes.get(None))
+
+    def _load_routes(self, _key: None) -> Mapping[str, str]:
         with self.sessions() as session:
             rows = session.scalars(select(FlowRoute).order_by(FlowRoute.number))
-            return {row.number: row.flow_name for row in rows}
+            return MappingProxyType({row.number: row.flow_name for row in rows})
 
     def set_route(self, number: str, name: str) -> None:
         """Send calls to the dialled ``number`` to the flow ``name`` (whatever their path)."""
@@ -282,7 +296,7 @@ class FlowStore:
         self.current_version(name)  # NotFound for an unknown flow
 
         def upsert() -> None:
-            with self.sessions.begin() as session:
+            with self.changes.transaction(TOPIC) as session:
                 route = session.get(FlowRoute, number)
                 if route is None:
                     route = FlowRoute(number=number)
@@ -293,7 +307,7 @@ class FlowStore:
         self._retrying(upsert)
 
     def remove_route(self, number: str) -> None:
-        with self.sessions.begin() as session:
+        with self.changes.transaction(TOPIC) as session:
             route = session.get(FlowRoute, number.strip())
             if route is None:
                 raise NotFound(f"no route for the number {number!r}", field="number")
@@ -303,9 +317,7 @@ class FlowStore:
         """The flow a FastAGI call runs: its dialled number's route if there is one, else the
         flow its path names (``agi://HOST:4573/NAME``; ``ura`` or none: ATENDE_FLOW)."""
         if dnid and NUMBER.match(dnid):
-            with self.sessions() as session:
-                route = session.get(FlowRoute, dnid)
-                routed = route.flow_name if route is not None else None
+            routed = self._routes.get(None).get(dnid)
             if routed is not None:
                 return self.current(routed)
         script = script.strip("/")

@@ -4,7 +4,9 @@
 dashboard (table ``site_settings``) overrides its variable until it is reset. Closed days added
 in the dashboard (table ``holidays``) come on top of ``ATENDE_EXTRA_HOLIDAYS``. The phone flow
 asks :meth:`SiteSettingsService.business_hours` at each call, so a change is heard at the next
-call without a restart. Values are checked with the same parser as the variables.
+call without a restart: both are cached, and every change publishes the ``site`` topic (see
+:mod:`atende.services.cache`), which drops them in every process. Values are checked with the
+same parser as the variables.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from atende.services.errors import Conflict, Invalid, NotFound
 HOURS = "hours"
 PUBLIC_HOLIDAYS = "holidays"
 EDITABLE = (HOURS, PUBLIC_HOLIDAYS)
+TOPIC = "site"
 
 
 @dataclass(frozen=True)
@@ -45,8 +48,14 @@ class SiteSettingsService:
         self.settings = runtime.settings
         self.sessions = runtime.sessions
         self.clock = runtime.clock
+        self.changes = runtime.changes
+        self._effective = runtime.changes.cache(TOPIC, self._load_effective)
+        self._days = runtime.changes.cache(TOPIC, self._load_extra_days)
 
     def effective(self) -> dict[str, EffectiveValue]:
+        return dict(self._effective.get(None))
+
+    def _load_effective(self, _key: None) -> tuple[tuple[str, EffectiveValue], ...]:
         with self.sessions() as session:
             rows = {row.key: row for row in session.scalars(select(SiteSetting))}
         values: dict[str, EffectiveValue] = {}
@@ -56,7 +65,7 @@ class SiteSettingsService:
                 values[key] = EffectiveValue(getattr(self.settings, key), False)
             else:
                 values[key] = EffectiveValue(row.value, True, row.updated_by)
-        return values
+        return tuple(values.items())
 
     def save(self, key: str, value: str, actor: str) -> None:
         """Override ``key``; a value the phone flow could not use is refused (field ``key``)."""
@@ -65,10 +74,10 @@ class SiteSettingsService:
         current = {k: v.value for k, v in self.effective().items()}
         current[key] = value.strip()
         try:
-            self._hours_from(current, self._extra_days())
+            self._hours_from(current, self._days.get(None))
         except ValueError as exc:
             raise Invalid(str(exc), field=key) from None
-        with self.sessions.begin() as session:
+        with self.changes.transaction(TOPIC) as session:
             row = session.get(SiteSetting, key)
             if row is None:
                 row = SiteSetting(key=key)
@@ -79,7 +88,7 @@ class SiteSettingsService:
 
     def reset(self, key: str) -> None:
         """Go back to the variable's value."""
-        with self.sessions.begin() as session:
+        with self.changes.transaction(TOPIC) as session:
             session.execute(delete(SiteSetting).where(SiteSetting.key == key))
 
     def holidays(self) -> list[Holiday]:
@@ -96,7 +105,7 @@ class SiteSettingsService:
         if not name.strip():
             raise Invalid("name is required", field="name")
         try:
-            with self.sessions.begin() as session:
+            with self.changes.transaction(TOPIC) as session:
                 holiday = Holiday(day=day, name=name.strip())
                 session.add(holiday)
             return holiday
@@ -104,7 +113,7 @@ class SiteSettingsService:
             raise Conflict("this day is already a holiday", field="day") from None
 
     def remove_holiday(self, holiday_id: int) -> None:
-        with self.sessions.begin() as session:
+        with self.changes.transaction(TOPIC) as session:
             holiday = session.get(Holiday, holiday_id)
             if holiday is None:
                 raise NotFound(f"no holiday {holiday_id}", field="holiday_id")
@@ -113,9 +122,9 @@ class SiteSettingsService:
     def business_hours(self) -> BusinessHours:
         """The hours in force now: what the phone flow reads at each call."""
         values = {k: v.value for k, v in self.effective().items()}
-        return self._hours_from(values, self._extra_days())
+        return self._hours_from(values, self._days.get(None))
 
-    def _extra_days(self) -> str:
+    def _load_extra_days(self, _key: None) -> str:
         with self.sessions() as session:
             days = list(session.scalars(select(Holiday.day).order_by(Holiday.day)))
         return ",".join([self.settings.extra_holidays, *days])

@@ -3,6 +3,10 @@
 Tokens are 256 random bits, so a fast hash is enough (no password stretching needed): a leaked
 database does not give usable tokens. ``admin`` includes ``write``, which includes ``read``.
 Tokens are handed out as :class:`TokenView` values, never as rows (nor with their hash).
+A check, on every API request, reads a cached view for up to ``TOKEN_TTL_S``; creating or
+revoking a token publishes the ``tokens`` topic (see :mod:`atende.services.cache`), so a
+revoked token is refused by the next request in this process, and within the notification's
+latency in the others on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -18,11 +22,13 @@ from sqlalchemy import select
 
 from atende.db.models import ApiToken
 from atende.runtime import Runtime
+from atende.services.cache import TOKEN_TTL_S
 from atende.services.errors import Conflict, Invalid, NotFound
 
 SCOPES = ("read", "write", "admin")
 TOKEN_PREFIX = "atd_"
 LAST_USED_RESOLUTION = timedelta(minutes=1)
+TOPIC = "tokens"
 
 
 def hash_token(token: str) -> str:
@@ -69,6 +75,8 @@ class TokenService:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.sessions = runtime.sessions
+        self.changes = runtime.changes
+        self._by_hash = runtime.changes.cache(TOPIC, self._load, TOKEN_TTL_S)
 
     def create(
         self, name: str, scopes: list[str], allow: list[str] | None = None
@@ -82,7 +90,7 @@ class TokenService:
             except ValueError:
                 raise Invalid(f"not an IP network: {cidr}", field="allow") from None
         clear = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        with self.sessions.begin() as session:
+        with self.changes.transaction(TOPIC) as session:
             token = ApiToken(
                 name=name,
                 token_hash=hash_token(clear),
@@ -101,7 +109,7 @@ class TokenService:
             return [TokenView.of(token) for token in session.scalars(query)]
 
     def revoke(self, token_id: int) -> None:
-        with self.sessions.begin() as session:
+        with self.changes.transaction(TOPIC) as session:
             token = session.get(ApiToken, token_id)
             if token is None:
                 raise NotFound(f"no token {token_id}", field="token_id")
@@ -125,9 +133,8 @@ class TokenService:
 
     def check(self, clear: str, client_ip: str | None) -> TokenCheck:
         """Who ``clear`` is, or why not; refreshes last-used at most once a minute."""
-        with self.sessions() as session:
-            row = session.scalar(select(ApiToken).where(ApiToken.token_hash == hash_token(clear)))
-            token = TokenView.of(row) if row is not None else None
+        token_hash = hash_token(clear)
+        token = self._by_hash.get(token_hash)
         if token is None or token.revoked_at is not None:
             return TokenCheck(None, "unknown or revoked token")
         if token.allow:
@@ -143,4 +150,10 @@ class TokenService:
                 live = session.get(ApiToken, token.id)
                 if live is not None:
                     live.last_used_at = now
+            self._by_hash.discard(token_hash)  # else each check until it expires writes again
         return TokenCheck(token)
+
+    def _load(self, token_hash: str) -> TokenView | None:
+        with self.sessions() as session:
+            row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash))
+            return TokenView.of(row) if row is not None else None
