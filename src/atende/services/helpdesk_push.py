@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import Connection, CursorResult, insert, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from atende.connectors.breaker import CircuitBreaker
@@ -34,6 +34,7 @@ from atende.connectors.ports import (
 from atende.db.claims import claim_due
 from atende.db.models import ExternalTicket, Person, Ticket
 from atende.services.people import PersonView
+from atende.services.tickets import TicketView
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +86,11 @@ class TicketPusher:
         self.clock = clock
         self.category_refs = category_refs
 
-    def enqueue(self, session: Session, ticket: Ticket) -> None:
-        """Add the outbox row for a ticket being opened (inside its transaction)."""
+    def enqueue(self, connection: Connection, ticket: TicketView) -> None:
+        """Insert the outbox row for a ticket being opened (inside its transaction)."""
         now = self.clock()
-        session.add(
-            ExternalTicket(
+        connection.execute(
+            insert(ExternalTicket).values(
                 ticket_id=ticket.id,
                 system=self.helpdesk.name,
                 idempotency_key=idempotency_key(ticket.protocol),
