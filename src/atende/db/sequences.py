@@ -11,41 +11,45 @@ from __future__ import annotations
 
 from typing import cast
 
-from sqlalchemy import Connection, Table, insert, select, update
+from sqlalchemy import BindParameter, Connection, Table, bindparam, insert, select, update
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from atende.db.models import ProtocolSequence
 
+TABLE = cast(Table, ProtocolSequence.__table__)  # a declarative class maps a Table
+SCOPE: BindParameter[str] = bindparam("in_scope")  # a column name is reserved in VALUES
+# Built once: a statement built per call cost more than running it (issue 12).
+READ = select(TABLE.c.value).where(TABLE.c.scope == SCOPE)
+BUMP = update(TABLE).where(TABLE.c.scope == SCOPE).values(value=TABLE.c.value + 1)
+FIRST = insert(TABLE).values(scope=SCOPE, value=1)
+UPSERT_MYSQL = (
+    mysql_insert(TABLE)
+    .values(scope=SCOPE, value=1)
+    .on_duplicate_key_update(value=TABLE.c.value + 1)
+)
+UPSERT_RETURNING = {
+    name: upsert(TABLE)
+    .values(scope=SCOPE, value=1)
+    .on_conflict_do_update(index_elements=["scope"], set_={"value": TABLE.c.value + 1})
+    .returning(TABLE.c.value)
+    for name, upsert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
+
 
 def next_value(connection: Connection, scope: str) -> int:
     dialect = connection.dialect.name
-    table = cast(Table, ProtocolSequence.__table__)  # a declarative class maps a Table
-    if dialect in ("postgresql", "sqlite"):
-        upsert = pg_insert if dialect == "postgresql" else sqlite_insert
-        statement = (
-            upsert(table)
-            .values(scope=scope, value=1)
-            .on_conflict_do_update(index_elements=["scope"], set_={"value": table.c.value + 1})
-            .returning(table.c.value)
-        )
-        return int(connection.execute(statement).scalar_one())
+    params = {"in_scope": scope}
+    if dialect in UPSERT_RETURNING:
+        return int(connection.execute(UPSERT_RETURNING[dialect], params).scalar_one())
     if dialect in ("mysql", "mariadb"):
-        connection.execute(
-            mysql_insert(table)
-            .values(scope=scope, value=1)
-            .on_duplicate_key_update(value=table.c.value + 1)
-        )
-        return int(
-            connection.execute(select(table.c.value).where(table.c.scope == scope)).scalar_one()
-        )
+        connection.execute(UPSERT_MYSQL, params)
+        return int(connection.execute(READ, params).scalar_one())
     # Any other backend: a plain locked update, then read our own write.
-    connection.execute(update(table).where(table.c.scope == scope).values(value=table.c.value + 1))
-    value = connection.execute(
-        select(table.c.value).where(table.c.scope == scope)
-    ).scalar_one_or_none()
+    connection.execute(BUMP, params)
+    value = connection.execute(READ, params).scalar_one_or_none()
     if value is None:
-        connection.execute(insert(table).values(scope=scope, value=1))
+        connection.execute(FIRST, params)
         return 1
     return int(value)

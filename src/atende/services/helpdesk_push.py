@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Connection, CursorResult, insert, update
+from sqlalchemy import Connection, CursorResult, Table, insert, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from atende.connectors.breaker import CircuitBreaker
@@ -42,6 +42,7 @@ PENDING, LINKED, FAILED = "pending", "linked", "failed"
 FIRST_RETRY = timedelta(seconds=10)
 MAX_RETRY = timedelta(minutes=15)
 LEASE = timedelta(minutes=5)
+INSERT_PUSH = insert(cast(Table, ExternalTicket.__table__))  # built once (a declarative Table)
 
 
 def idempotency_key(protocol: str) -> str:
@@ -90,15 +91,16 @@ class TicketPusher:
         """Insert the outbox row for a ticket being opened (inside its transaction)."""
         now = self.clock()
         connection.execute(
-            insert(ExternalTicket).values(
-                ticket_id=ticket.id,
-                system=self.helpdesk.name,
-                idempotency_key=idempotency_key(ticket.protocol),
-                state=PENDING,
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
+            INSERT_PUSH,
+            {
+                "ticket_id": ticket.id,
+                "system": self.helpdesk.name,
+                "idempotency_key": idempotency_key(ticket.protocol),
+                "state": PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            },
         )
 
     async def push_due(self, limit: int = 50) -> int:

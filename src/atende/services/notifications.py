@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, Table, insert
 from sqlalchemy.orm import Session
 
 from atende.adapters import CHANNELS
@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 STATUS_CHANGE_TEMPLATE = "status_change_message"
 TICKET_PROTOCOL_TEMPLATE = "protocol_message"
 ATTENDANCE_PROTOCOL_TEMPLATE = "attendance_protocol_message"
+INSERT_MESSAGE = insert(cast(Table, Message.__table__))  # built once (a declarative Table)
 
 
 def person_message(
@@ -133,7 +134,7 @@ def insert_ticket_protocol(
     if message is None:
         return False
     values = _values(message, ticket.person.id, settings, now, ticket.id)
-    connection.execute(insert(Message).values(**values))
+    connection.execute(INSERT_MESSAGE, values)
     return True
 
 

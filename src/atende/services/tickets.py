@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import cast
 
-from sqlalchemy import Connection, Table, insert, select
+from sqlalchemy import Connection, Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, lazyload
 
@@ -158,14 +158,26 @@ PERSON_COLUMNS = [
 ]
 
 
+# Built once: a statement built per call cost more than running it (issue 12).
+FIND_KEY = select(TICKETS.c.id).where(TICKETS.c.idempotency_key == bindparam("key"))
+FIND_PERSON = (
+    select(*PERSON_COLUMNS, EXTENSIONS.c.extension)
+    .outerjoin(EXTENSIONS, EXTENSIONS.c.person_id == PEOPLE.c.id)
+    .where(PEOPLE.c.code == bindparam("code"))
+    .order_by(EXTENSIONS.c.id)
+)
+FIND_ITEM = (
+    select(ITEMS.c.id, ITEMS.c.name, CATEGORIES.c.id, CATEGORIES.c.name)
+    .join(CATEGORIES, CATEGORIES.c.id == ITEMS.c.category_id)
+    .where(ITEMS.c.id == bindparam("item"))
+)
+INSERT_TICKET = insert(TICKETS)
+INSERT_EVENT = insert(EVENTS)
+
+
 def _person(connection: Connection, code: str) -> PersonView | None:
     """The person with ``code`` and their extensions, in one statement."""
-    rows = connection.execute(
-        select(*PERSON_COLUMNS, EXTENSIONS.c.extension)
-        .outerjoin(EXTENSIONS, EXTENSIONS.c.person_id == PEOPLE.c.id)
-        .where(PEOPLE.c.code == code)
-        .order_by(EXTENSIONS.c.id)
-    ).all()
+    rows = connection.execute(FIND_PERSON, {"code": code}).all()
     if not rows:
         return None
     values = {column.name: value for column, value in zip(PERSON_COLUMNS, rows[0], strict=False)}
@@ -175,11 +187,7 @@ def _person(connection: Connection, code: str) -> PersonView | None:
 
 def _item(connection: Connection, item_id: int) -> TicketItem | None:
     """The catalog item ``item_id`` with its category, in one statement."""
-    row = connection.execute(
-        select(ITEMS.c.id, ITEMS.c.name, CATEGORIES.c.id, CATEGORIES.c.name)
-        .join(CATEGORIES, CATEGORIES.c.id == ITEMS.c.category_id)
-        .where(ITEMS.c.id == item_id)
-    ).first()
+    row = connection.execute(FIND_ITEM, {"item": item_id}).first()
     return TicketItem(row[0], row[1], TicketCategory(row[2], row[3])) if row else None
 
 
@@ -233,24 +241,25 @@ class TicketService:
         protocol = issue_number(connection, self.runtime)
         status = TicketStatus.OPEN.value
         inserted = connection.execute(
-            insert(TICKETS).values(
-                protocol=protocol,
-                person_id=person.id,
-                item_id=item.id,
-                description=new.description,
-                channel=new.channel,
-                status=status,
-                call_id=new.call_id,
-                idempotency_key=new.idempotency_key,
-                created_at=now,
-                updated_at=now,
-            )
+            INSERT_TICKET,
+            {
+                "protocol": protocol,
+                "person_id": person.id,
+                "item_id": item.id,
+                "description": new.description,
+                "channel": new.channel,
+                "status": status,
+                "call_id": new.call_id,
+                "idempotency_key": new.idempotency_key,
+                "created_at": now,
+                "updated_at": now,
+            },
         )
         ticket_id = int(cast("tuple[int]", inserted.inserted_primary_key)[0])  # one row: a key
         opened = TicketEventView(
             at=now, actor=actor, from_status=None, to_status=status, note="opened"
         )
-        connection.execute(insert(EVENTS).values(ticket_id=ticket_id, **dataclasses.asdict(opened)))
+        connection.execute(INSERT_EVENT, {"ticket_id": ticket_id, **dataclasses.asdict(opened)})
         ticket = TicketView(
             id=ticket_id,
             protocol=protocol,
@@ -275,11 +284,11 @@ class TicketService:
     @staticmethod
     def _by_key(connection: Connection, key: str | None) -> TicketView | None:
         """The ticket opened with idempotency key ``key`` (a retry: rare, read on the ORM)."""
-        if not key:
+        ticket_id = connection.execute(FIND_KEY, {"key": key}).scalar() if key else None
+        if ticket_id is None:
             return None
         with Session(connection) as session:
-            ticket = session.scalar(select(Ticket).where(Ticket.idempotency_key == key))
-            return TicketView.of(ticket) if ticket is not None else None
+            return TicketView.of(session.get_one(Ticket, ticket_id))
 
     @staticmethod
     def _same_request(ticket: TicketView, new: NewTicket) -> TicketView:
