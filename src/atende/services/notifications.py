@@ -100,24 +100,6 @@ def queue_status_change(
     return _queue(session, message, ticket.person, settings, now, ticket.id)
 
 
-def queue_ticket_protocol(
-    session: Session,
-    ticket: Ticket,
-    settings: Settings,
-    now: datetime,
-    wording: str | None = None,
-) -> Message | None:
-    """Add, in ``session``'s transaction, the message with a ticket's protocol number
-    (``wording``: the flow's text, with ``{protocol}``; else atende's).
-
-    Returns None when the requester has neither a phone nor an e-mail address.
-    """
-    message = _ticket_protocol_message(ticket, settings, wording)
-    if message is None:
-        return None
-    return _queue(session, message, ticket.person, settings, now, ticket.id)
-
-
 def insert_ticket_protocol(
     connection: Connection,
     ticket: TicketView,
@@ -125,24 +107,19 @@ def insert_ticket_protocol(
     now: datetime,
     wording: str | None = None,
 ) -> bool:
-    """Insert, in ``connection``'s transaction, the message with a new ticket's protocol
-    number (as :func:`queue_ticket_protocol`, for a ticket opened on Core).
+    """Insert, in ``connection``'s transaction, the message with a ticket's protocol number
+    (``wording``: the flow's text, with ``{protocol}``; else atende's). An ORM session
+    passes ``session.connection()``.
 
     Returns False when the requester has neither a phone nor an e-mail address.
     """
-    message = _ticket_protocol_message(ticket, settings, wording)
+    fields = {"item": ticket.item.name, "protocol": ticket.protocol}
+    message = _protocol_message(ticket.person, TICKET_PROTOCOL_TEMPLATE, fields, settings, wording)
     if message is None:
         return False
     values = _values(message, ticket.person.id, settings, now, ticket.id)
     connection.execute(INSERT_MESSAGE, values)
     return True
-
-
-def _ticket_protocol_message(
-    ticket: Ticket | TicketView, settings: Settings, wording: str | None
-) -> OutgoingMessage | None:
-    fields = {"item": ticket.item.name, "protocol": ticket.protocol}
-    return _protocol_message(ticket.person, TICKET_PROTOCOL_TEMPLATE, fields, settings, wording)
 
 
 def queue_attendance_protocol(
