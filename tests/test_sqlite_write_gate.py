@@ -1,6 +1,7 @@
 """SQLite transactions of one process queue on the write gate and always hand it on: after a
 commit, a rollback, or a BEGIN that SQLite refused (another process holding the file); only
-once the COMMIT itself is done; and read-only sessions pass by it."""
+once the COMMIT itself is done; and read-only sessions pass by it. The pool has a connection
+for every thread of the process that may want one."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from sqlalchemy import Connection, Engine, event, text
 
 from atende.db import engine as engine_module
 from atende.db.engine import make_engine, make_session_factory
+from atende.serve import WORKER_THREADS
 
 WAITED = "waited"
+ANYIO_THREADS = 40  # anyio's default limit: the HTTP app's sync endpoints run in these
 
 
 @pytest.fixture
@@ -137,3 +140,20 @@ def test_a_read_only_session_does_not_wait_for_the_writer(engine: Engine) -> Non
         reader.start()
         reader.join(timeout=10)  # with the gate, past its (shortened) wait of 0.3 s
         assert read == [[]]  # the writer's row is not committed yet
+
+
+def test_every_thread_gets_a_connection_without_waiting(engine: Engine) -> None:
+    held: list[Connection] = []
+
+    def take_them_all() -> None:
+        held.extend(engine.connect() for _ in range(WORKER_THREADS + ANYIO_THREADS))
+
+    taker = threading.Thread(target=take_them_all, daemon=True)
+    taker.start()
+    taker.join(timeout=5)  # a pool too small waits its 30 s timeout for a connection back
+    try:
+        assert len(held) == WORKER_THREADS + ANYIO_THREADS
+    finally:
+        taker.join(timeout=60)
+        for connection in held:
+            connection.close()
