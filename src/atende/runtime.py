@@ -2,7 +2,9 @@
 the changes its caches hear of.
 
 Built once per process by :func:`build_runtime`; the HTTP app, the FastAGI server and the CLI
-all receive the same object, so tests can build one against any database URL.
+all receive the same object, so tests can build one against any database URL. ``sessions``
+are for work that writes; ``reads`` for lookups that only read (on SQLite they neither queue
+behind writers nor hold up the next one: see atende.db.engine).
 """
 
 from __future__ import annotations
@@ -33,6 +35,10 @@ class Runtime:
     scheme: ProtocolScheme
     changes: Changes
     clock: Callable[[], datetime] = field(default=_utcnow)
+    reads: sessionmaker[Session] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.reads = make_session_factory(self.engine, reads=True)
 
     @property
     def zone(self) -> ZoneInfo:

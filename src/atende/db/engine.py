@@ -5,17 +5,24 @@ HTTP app, a second FastAGI process, the CLI) then queue for the write lock inste
 with "database is locked" when a read transaction tries to become a write one. Inside one
 process, transactions also queue on a :class:`SqliteWriteGate` first: SQLite's busy handler
 waits by sleeping and polling (up to 100 ms a nap), so under load a waiting thread often
-sleeps long after the lock is free; a Python lock hands it over at once.
+sleeps long after the lock is free; a Python lock hands it over at once. Sessions made by
+``make_session_factory(engine, reads=True)`` are for reading only: on SQLite they skip the
+gate and begin a deferred (read) transaction, which WAL lets run beside the one writer.
+
+The connection pool holds a connection for every thread that may use the database at once
+(the server's executor and the HTTP app's threads), so none waits for a pooled connection.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from atende.private_paths import private_file
@@ -46,6 +53,11 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
 
 log = logging.getLogger(__name__)
 
+# Threads that may hold a connection at once: the server's executor (serve.WORKER_THREADS)
+# and anyio's threads running the HTTP app's endpoints (40 by default).
+POOL_SIZE = 32
+POOL_OVERFLOW = 40
+READS = "atende_reads"  # execution option of the engine behind read-only sessions
 GATE_WAIT_S = 30.0  # as long as the busy timeout: past it, SQLite's own wait takes over
 _HOLDS_GATE = "atende_holds_write_gate"
 
@@ -53,43 +65,69 @@ _HOLDS_GATE = "atende_holds_write_gate"
 class SqliteWriteGate:
     """One transaction at a time per process on one SQLite file, handed over on release.
 
-    Taken when a transaction begins and given back when it commits or rolls back (SQLAlchemy's
-    connection events). A wait longer than ``GATE_WAIT_S`` (a transaction left open by a bug)
-    is logged and the transaction goes on to SQLite's busy timeout, as without the gate.
+    Taken when a transaction begins and given back as soon as the real COMMIT or ROLLBACK has
+    run (SQLAlchemy's connection events fire before it, so the gate runs it itself and the
+    driver's own call that follows finds nothing left to do): a thread waiting at the gate
+    never meets a file still locked by the transaction that let it in. A wait longer than
+    ``GATE_WAIT_S`` (a transaction left open by a bug) is logged and the transaction goes on
+    to SQLite's busy timeout, as without the gate. Read-only connections (execution option
+    ``READS``) pass by it with a deferred BEGIN.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
 
     def begin(self, connection: Connection) -> None:
+        if connection.get_execution_options().get(READS):
+            connection.exec_driver_sql("BEGIN")
+            return
         taken = self._lock.acquire(timeout=GATE_WAIT_S)
         if not taken:
             log.warning("waited %.0f s for another transaction; going on", GATE_WAIT_S)
         connection.info[_HOLDS_GATE] = taken
         connection.exec_driver_sql("BEGIN IMMEDIATE")  # refused: SQLAlchemy rolls back -> end()
 
-    def end(self, connection: Connection) -> None:
-        if connection.info.pop(_HOLDS_GATE, False):
+    def commit(self, connection: Connection) -> None:
+        self._end(connection, "commit")
+
+    def rollback(self, connection: Connection) -> None:
+        self._end(connection, "rollback")
+
+    def _end(self, connection: Connection, how: str) -> None:
+        if not connection.info.pop(_HOLDS_GATE, False):
+            return
+        try:
+            getattr(connection.connection.dbapi_connection, how)()
+        except (sqlite3.Error, SQLAlchemyError):
+            # SQLAlchemy's own commit or rollback runs next: it tries again and reports it.
+            log.debug("%s before handing the gate on failed", how, exc_info=True)
+        finally:
             self._lock.release()
 
     def attach(self, engine: Engine) -> None:
         event.listen(engine, "begin", self.begin)
-        event.listen(engine, "commit", self.end)
-        event.listen(engine, "rollback", self.end)
+        event.listen(engine, "commit", self.commit)
+        event.listen(engine, "rollback", self.rollback)
 
 
 def make_engine(url: str) -> Engine:
     url = normalize_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
+        pool: dict[str, int] = {}
+        if parsed.database and parsed.database != ":memory:":  # a file, so a QueuePool
             private_file(Path(parsed.database))
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+            pool = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
+        engine = create_engine(
+            url, connect_args={"check_same_thread": False, "timeout": 30}, **pool
+        )
         event.listen(engine, "connect", _sqlite_pragmas)
         SqliteWriteGate().attach(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def make_session_factory(engine: Engine, *, reads: bool = False) -> sessionmaker[Session]:
+    """Sessions on ``engine``; with ``reads``, sessions that only read (see the module)."""
+    bind = engine.execution_options(**{READS: True}) if reads else engine
+    return sessionmaker(bind, expire_on_commit=False)

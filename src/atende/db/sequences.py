@@ -1,6 +1,7 @@
 """The protocol number counter: unique and gap-free by the database's own row lock.
 
-``next_value`` bumps one row per scope inside the caller's transaction. The row stays locked
+``next_value`` bumps one row per scope inside the caller's transaction (a Core connection: an
+ORM session passes ``session.connection()``). The row stays locked
 until that transaction commits, so two processes can never read the same value, and a
 transaction that rolls back (the ticket was not created) gives its value back: no duplicate and
 no gap, on SQLite, PostgreSQL and MariaDB alike, without any lock held in Python.
@@ -10,44 +11,45 @@ from __future__ import annotations
 
 from typing import cast
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import BindParameter, Connection, Table, bindparam, insert, select, update
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
 
 from atende.db.models import ProtocolSequence
 
+TABLE = cast(Table, ProtocolSequence.__table__)  # a declarative class maps a Table
+SCOPE: BindParameter[str] = bindparam("in_scope")  # a column name is reserved in VALUES
+# Built once: a statement built per call cost more than running it (issue 12).
+READ = select(TABLE.c.value).where(TABLE.c.scope == SCOPE)
+BUMP = update(TABLE).where(TABLE.c.scope == SCOPE).values(value=TABLE.c.value + 1)
+FIRST = insert(TABLE).values(scope=SCOPE, value=1)
+UPSERT_MYSQL = (
+    mysql_insert(TABLE)
+    .values(scope=SCOPE, value=1)
+    .on_duplicate_key_update(value=TABLE.c.value + 1)
+)
+UPSERT_RETURNING = {
+    name: upsert(TABLE)
+    .values(scope=SCOPE, value=1)
+    .on_conflict_do_update(index_elements=["scope"], set_={"value": TABLE.c.value + 1})
+    .returning(TABLE.c.value)
+    for name, upsert in (("postgresql", pg_insert), ("sqlite", sqlite_insert))
+}
 
-def next_value(session: Session, scope: str) -> int:
-    dialect = session.get_bind().dialect.name
-    table = cast(Table, ProtocolSequence.__table__)  # a declarative class maps a Table
-    if dialect in ("postgresql", "sqlite"):
-        insert = pg_insert if dialect == "postgresql" else sqlite_insert
-        statement = (
-            insert(table)
-            .values(scope=scope, value=1)
-            .on_conflict_do_update(index_elements=["scope"], set_={"value": table.c.value + 1})
-            .returning(table.c.value)
-        )
-        return int(session.execute(statement).scalar_one())
+
+def next_value(connection: Connection, scope: str) -> int:
+    dialect = connection.dialect.name
+    params = {"in_scope": scope}
+    if dialect in UPSERT_RETURNING:
+        return int(connection.execute(UPSERT_RETURNING[dialect], params).scalar_one())
     if dialect in ("mysql", "mariadb"):
-        upsert = (
-            mysql_insert(table)
-            .values(scope=scope, value=1)
-            .on_duplicate_key_update(value=table.c.value + 1)
-        )
-        session.execute(upsert)
-        return int(
-            session.execute(select(table.c.value).where(table.c.scope == scope)).scalar_one()
-        )
+        connection.execute(UPSERT_MYSQL, params)
+        return int(connection.execute(READ, params).scalar_one())
     # Any other backend: a plain locked update, then read our own write.
-    session.execute(update(table).where(table.c.scope == scope).values(value=table.c.value + 1))
-    value = session.execute(
-        select(table.c.value).where(table.c.scope == scope)
-    ).scalar_one_or_none()
+    connection.execute(BUMP, params)
+    value = connection.execute(READ, params).scalar_one_or_none()
     if value is None:
-        session.add(ProtocolSequence(scope=scope, value=1))
-        session.flush()
+        connection.execute(FIRST, params)
         return 1
     return int(value)

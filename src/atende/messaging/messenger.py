@@ -57,7 +57,7 @@ def text_at_rest(message: OutgoingMessage) -> str:
     return _masked_code(message.text) if message.kind == "otp" else message.text
 
 
-def message_row(
+def message_values(
     message: OutgoingMessage,
     *,
     channel: str,
@@ -66,29 +66,30 @@ def message_row(
     now: datetime,
     person_id: int | None = None,
     ticket_id: int | None = None,
-) -> Message:
-    """The ``messages`` row recording ``message``: recipient masked, a one-time code masked.
+) -> dict[str, object]:
+    """The ``messages`` row recording ``message``, as column values: recipient masked, a
+    one-time code masked.
 
-    Also used to queue a message inside another transaction (a ticket's status change), so the
-    message exists exactly when the change does.
+    Also used to queue a message inside another transaction (a ticket opened, its status
+    changed), so the message exists exactly when the change does.
     """
     fields = dict(message.fields)
     if message.kind == "otp":
         fields = {name: _masked_code(value) for name, value in fields.items()}
-    return Message(
-        person_id=person_id,
-        ticket_id=ticket_id,
-        channel=channel,
-        recipient=mask(message.to),
-        kind=message.kind,
-        text=text_at_rest(message),
-        template=message.template,
-        template_fields=fields or None,
-        status=status,
-        attempts=attempts,
-        created_at=now,
-        next_attempt_at=now if status == QUEUED else None,
-    )
+    return {
+        "person_id": person_id,
+        "ticket_id": ticket_id,
+        "channel": channel,
+        "recipient": mask(message.to),
+        "kind": message.kind,
+        "text": text_at_rest(message),
+        "template": message.template,
+        "template_fields": fields or None,
+        "status": status,
+        "attempts": attempts,
+        "created_at": now,
+        "next_attempt_at": now if status == QUEUED else None,
+    }
 
 
 @dataclass(frozen=True)
@@ -217,14 +218,16 @@ class Messenger:
         person_id: int | None,
         ticket_id: int | None,
     ) -> Message:
-        return message_row(
-            message,
-            channel=self.channels[0].name,
-            status=status,
-            attempts=attempts,
-            now=self.clock(),
-            person_id=person_id,
-            ticket_id=ticket_id,
+        return Message(
+            **message_values(
+                message,
+                channel=self.channels[0].name,
+                status=status,
+                attempts=attempts,
+                now=self.clock(),
+                person_id=person_id,
+                ticket_id=ticket_id,
+            )
         )
 
     def _insert(self, row: Message) -> int:

@@ -39,7 +39,8 @@ from atende.db.claims import release_held
 from atende.db.models import Call, CallEvent, ExternalTicket, Message, Process, Ticket
 from atende.runtime import Runtime
 from atende.services.calls import Outcome
-from atende.services.notifications import queue_ticket_protocol
+from atende.services.notifications import insert_ticket_protocol
+from atende.services.tickets import TicketView
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +205,8 @@ class CallOwners:
                 return False  # another process closed it first
             for ticket in tickets:
                 if not _has_protocol_message(session, ticket.id):
-                    queue_ticket_protocol(session, ticket, self.runtime.settings, now)
+                    view, settings = TicketView.of(ticket), self.runtime.settings
+                    insert_ticket_protocol(session.connection(), view, settings, now)
             # The timeline shows where the call was cut; ``last_step`` keeps the caller's.
             last = session.scalar(
                 select(func.coalesce(func.max(CallEvent.seq), 0)).where(

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, update
+from sqlalchemy import Connection, CursorResult, Table, insert, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from atende.connectors.breaker import CircuitBreaker
@@ -34,6 +34,7 @@ from atende.connectors.ports import (
 from atende.db.claims import claim_due
 from atende.db.models import ExternalTicket, Person, Ticket
 from atende.services.people import PersonView
+from atende.services.tickets import TicketView
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ PENDING, LINKED, FAILED = "pending", "linked", "failed"
 FIRST_RETRY = timedelta(seconds=10)
 MAX_RETRY = timedelta(minutes=15)
 LEASE = timedelta(minutes=5)
+INSERT_PUSH = insert(cast(Table, ExternalTicket.__table__))  # built once (a declarative Table)
 
 
 def idempotency_key(protocol: str) -> str:
@@ -85,19 +87,20 @@ class TicketPusher:
         self.clock = clock
         self.category_refs = category_refs
 
-    def enqueue(self, session: Session, ticket: Ticket) -> None:
-        """Add the outbox row for a ticket being opened (inside its transaction)."""
+    def enqueue(self, connection: Connection, ticket: TicketView) -> None:
+        """Insert the outbox row for a ticket being opened (inside its transaction)."""
         now = self.clock()
-        session.add(
-            ExternalTicket(
-                ticket_id=ticket.id,
-                system=self.helpdesk.name,
-                idempotency_key=idempotency_key(ticket.protocol),
-                state=PENDING,
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
+        connection.execute(
+            INSERT_PUSH,
+            {
+                "ticket_id": ticket.id,
+                "system": self.helpdesk.name,
+                "idempotency_key": idempotency_key(ticket.protocol),
+                "state": PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "created_at": now,
+            },
         )
 
     async def push_due(self, limit: int = 50, holder: int | None = None) -> int:

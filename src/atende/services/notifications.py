@@ -14,26 +14,33 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import TYPE_CHECKING, cast
 
+from sqlalchemy import Connection, Table, insert
 from sqlalchemy.orm import Session
 
 from atende.adapters import CHANNELS
 from atende.config import Settings
 from atende.db.models import AttendanceProtocol, Message, Person, Ticket
 from atende.domain.ticket_status import TicketStatus
-from atende.messaging.messenger import QUEUED, message_row
+from atende.messaging.messenger import QUEUED, message_values
 from atende.messaging.port import MessageKind, OutgoingMessage
+from atende.services.people import PersonView
 from atende.texts import text
+
+if TYPE_CHECKING:  # tickets queue their messages here: a runtime import would be circular
+    from atende.services.tickets import TicketView
 
 log = logging.getLogger(__name__)
 
 STATUS_CHANGE_TEMPLATE = "status_change_message"
 TICKET_PROTOCOL_TEMPLATE = "protocol_message"
 ATTENDANCE_PROTOCOL_TEMPLATE = "attendance_protocol_message"
+INSERT_MESSAGE = insert(cast(Table, Message.__table__))  # built once (a declarative Table)
 
 
 def person_message(
-    person: Person,
+    person: Person | PersonView,
     kind: MessageKind,
     template: str,
     fields: dict[str, str],
@@ -93,22 +100,26 @@ def queue_status_change(
     return _queue(session, message, ticket.person, settings, now, ticket.id)
 
 
-def queue_ticket_protocol(
-    session: Session,
-    ticket: Ticket,
+def insert_ticket_protocol(
+    connection: Connection,
+    ticket: TicketView,
     settings: Settings,
     now: datetime,
     wording: str | None = None,
-) -> Message | None:
-    """Add, in ``session``'s transaction, the message with a new ticket's protocol number
-    (``wording``: the flow's text, with ``{protocol}``; else atende's).
+) -> bool:
+    """Insert, in ``connection``'s transaction, the message with a ticket's protocol number
+    (``wording``: the flow's text, with ``{protocol}``; else atende's). An ORM session
+    passes ``session.connection()``.
 
-    Returns None when the requester has neither a phone nor an e-mail address.
+    Returns False when the requester has neither a phone nor an e-mail address.
     """
     fields = {"item": ticket.item.name, "protocol": ticket.protocol}
-    return _queue_protocol(
-        session, TICKET_PROTOCOL_TEMPLATE, fields, ticket.person, settings, now, ticket.id, wording
-    )
+    message = _protocol_message(ticket.person, TICKET_PROTOCOL_TEMPLATE, fields, settings, wording)
+    if message is None:
+        return False
+    values = _values(message, ticket.person.id, settings, now, ticket.id)
+    connection.execute(INSERT_MESSAGE, values)
+    return True
 
 
 def queue_attendance_protocol(
@@ -145,12 +156,24 @@ def _queue_protocol(
     ticket_id: int | None,
     wording: str | None = None,
 ) -> Message | None:
+    message = _protocol_message(person, template, fields, settings, wording)
+    if message is None:
+        return None
+    return _queue(session, message, person, settings, now, ticket_id)
+
+
+def _protocol_message(
+    person: Person | PersonView,
+    template: str,
+    fields: dict[str, str],
+    settings: Settings,
+    wording: str | None,
+) -> OutgoingMessage | None:
     try:
-        message = person_message(person, "protocol", template, fields, settings.language, wording)
+        return person_message(person, "protocol", template, fields, settings.language, wording)
     except ValueError:
         log.info("person %s has no address for the protocol message", person.id)
         return None
-    return _queue(session, message, person, settings, now, ticket_id)
 
 
 def _queue(
@@ -161,14 +184,24 @@ def _queue(
     now: datetime,
     ticket_id: int | None,
 ) -> Message:
-    row = message_row(
+    row = Message(**_values(message, person.id, settings, now, ticket_id))
+    session.add(row)
+    return row
+
+
+def _values(
+    message: OutgoingMessage,
+    person_id: int,
+    settings: Settings,
+    now: datetime,
+    ticket_id: int | None,
+) -> dict[str, object]:
+    return message_values(
         message,
         channel=CHANNELS.selected(settings)[0],  # shown until a channel of the chain takes it
         status=QUEUED,
         attempts=0,
         now=now,
-        person_id=person.id,
+        person_id=person_id,
         ticket_id=ticket_id,
     )
-    session.add(row)
-    return row

@@ -161,6 +161,7 @@ class ImportResult:
 class PeopleService:
     def __init__(self, runtime: Runtime) -> None:
         self.sessions = runtime.sessions
+        self.reads = runtime.reads
 
     def create(self, data: PersonData) -> PersonView:
         data = _clean(data)
@@ -180,7 +181,7 @@ class PeopleService:
 
     def _conflict(self, data: PersonData, own_code: str | None) -> Conflict:
         """Which unique value of ``data`` another person already holds."""
-        with self.sessions() as session:
+        with self.reads() as session:
             for name in UNIQUE_FIELDS:
                 value = getattr(data, name)
                 if value is None or (name == "code" and value == own_code):
@@ -191,7 +192,7 @@ class PeopleService:
         return Conflict("another person has one of these values", field="code")
 
     def get(self, code: str) -> PersonView:
-        with self.sessions() as session:
+        with self.reads() as session:
             return PersonView.of(_by_code(session, code))
 
     def find(
@@ -217,7 +218,7 @@ class PeopleService:
             query = query.join(PersonExtension).where(PersonExtension.extension == extension)
         if active_only:
             query = query.where(Person.active.is_(True))
-        with self.sessions() as session:
+        with self.reads() as session:
             return [PersonView.of(person) for person in session.scalars(query).unique()]
 
     def update(self, code: str, data: PersonData) -> PersonView:

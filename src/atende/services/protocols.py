@@ -40,6 +40,7 @@ class ProtocolService:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.sessions = runtime.sessions
+        self.reads = runtime.reads
 
     def issue(
         self,
@@ -68,7 +69,7 @@ class ProtocolService:
                 if ticket_id is None:
                     raise NotFound(f"no ticket {ticket_protocol}", field="ticket_protocol")
             protocol = AttendanceProtocol(
-                number=issue_number(session, self.runtime),
+                number=issue_number(session.connection(), self.runtime),
                 person_id=person_id,
                 ticket_id=ticket_id,
                 call_id=call_id,
@@ -102,7 +103,7 @@ class ProtocolService:
             claim(session, protocol, person, self.runtime, reason, message)
 
     def get(self, number: str) -> AttendanceProtocol:
-        with self.sessions() as session:
+        with self.reads() as session:
             protocol = session.scalar(
                 select(AttendanceProtocol).where(AttendanceProtocol.number == number)
             )

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, func, or_, select, update
 
 from atende.db.models import AttendanceProtocol, Recording, Ticket
 from atende.private_paths import private_directory
@@ -39,6 +38,7 @@ class RecordingService:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.sessions = runtime.sessions
+        self.reads = runtime.reads
         self.directory = (runtime.settings.data_dir / "recordings").resolve()
 
     def prepare(self) -> None:
@@ -72,13 +72,13 @@ class RecordingService:
             return row.id
 
     @staticmethod
-    def attach_to_ticket(session: Session, ticket: Ticket) -> None:
+    def attach_to_ticket(connection: Connection, ticket: TicketView) -> None:
         """In the transaction that inserts ``ticket``: the recordings its call made before it
         and tied to no ticket become its own (see TicketService.after_insert); one made under
         an attendance protocol keeps that number."""
         if ticket.call_id is None:
             return
-        session.execute(
+        connection.execute(
             update(Recording)
             .where(Recording.call_id == ticket.call_id, Recording.ticket_id.is_(None))
             .values(
@@ -97,13 +97,13 @@ class RecordingService:
         return self._views(Recording.call_id == call_id)
 
     def _views(self, about: object) -> list[RecordingView]:
-        with self.sessions() as session:
+        with self.reads() as session:
             rows = session.scalars(select(Recording).where(about).order_by(Recording.id))  # type: ignore[arg-type]
             return [RecordingView(r.id, r.call_id, r.protocol, r.created_at) for r in rows]
 
     def file(self, recording_id: int) -> Path:
         """The recording's file; NotFound when there is no such recording or file."""
-        with self.sessions() as session:
+        with self.reads() as session:
             row = session.get(Recording, recording_id)
         if row is None:
             raise NotFound(f"no recording {recording_id}", field="recording_id")

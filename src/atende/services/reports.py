@@ -72,7 +72,7 @@ def shares(counts: list[tuple[str, int]]) -> list[Share]:
 class ReportService:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self.sessions = runtime.sessions
+        self.reads = runtime.reads
 
     def last_days(self, days: int) -> Period:
         today = self.runtime.today()
@@ -83,7 +83,7 @@ class ReportService:
 
     def tickets_per_day(self, period: Period) -> list[tuple[date, int]]:
         start, end = period.bounds(self.runtime)
-        with self.sessions() as session:
+        with self.reads() as session:
             moments = session.scalars(
                 select(Ticket.created_at).where(Ticket.created_at >= start, Ticket.created_at < end)
             ).all()
@@ -93,7 +93,7 @@ class ReportService:
     def tickets_per_item(self, period: Period) -> list[tuple[str, str, int]]:
         """(category, item, tickets), busiest first."""
         start, end = period.bounds(self.runtime)
-        with self.sessions() as session:
+        with self.reads() as session:
             rows = session.execute(
                 select(Category.name, Item.name)
                 .select_from(Ticket)
@@ -111,7 +111,7 @@ class ReportService:
             .where(Call.started_at >= start, Call.started_at < end, Call.outcome.is_not(None))
             .order_by(Call.id)  # ties in a report keep the order calls came in
         )
-        with self.sessions() as session:
+        with self.reads() as session:
             return [CallView.of(call) for call in session.scalars(query)]
 
     def resolution(self, period: Period) -> list[Share]:
@@ -132,7 +132,7 @@ class ReportService:
 
     def time_to_protocol(self, period: Period) -> WaitStats:
         start, end = period.bounds(self.runtime)
-        with self.sessions() as session:
+        with self.reads() as session:
             rows = session.execute(
                 select(Ticket.created_at, Call.started_at)
                 .join(Call, Ticket.call_id == Call.id)

@@ -3,33 +3,35 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import cast
 
-from sqlalchemy import select
+from sqlalchemy import Connection, Table, bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, lazyload
 
 from atende.db.ids import is_row_id
-from atende.db.models import Item, Person, Ticket, TicketEvent
+from atende.db.models import Category, Item, Person, PersonExtension, Ticket, TicketEvent
 from atende.db.sequences import next_value
 from atende.domain.ticket_status import ALLOWED_TRANSITIONS, TicketStatus, can_change
 from atende.metrics import TICKETS_OPENED
 from atende.runtime import Runtime
 from atende.services.errors import Conflict, Invalid, NotFound
-from atende.services.notifications import queue_status_change, queue_ticket_protocol
+from atende.services.notifications import insert_ticket_protocol, queue_status_change
 from atende.services.people import PersonView
 
 CHANNELS = ("phone", "web", "api")
 MAX_PAGE = 200
 
 
-def issue_number(session: Session, runtime: Runtime) -> str:
-    """The next protocol number, taken inside ``session``'s transaction (see db.sequences)."""
+def issue_number(connection: Connection, runtime: Runtime) -> str:
+    """The next protocol number, taken inside ``connection``'s transaction (see db.sequences)."""
     day = runtime.today()
     return runtime.scheme.format_number(
-        day, next_value(session, runtime.scheme.sequence_scope(day))
+        day, next_value(connection, runtime.scheme.sequence_scope(day))
     )
 
 
@@ -145,71 +147,148 @@ def decode_cursor(cursor: str) -> int:
     return ticket_id
 
 
+TICKETS = cast(Table, Ticket.__table__)  # a declarative class maps a Table
+EVENTS = cast(Table, TicketEvent.__table__)
+PEOPLE = cast(Table, Person.__table__)
+EXTENSIONS = cast(Table, PersonExtension.__table__)
+ITEMS = cast(Table, Item.__table__)
+CATEGORIES = cast(Table, Category.__table__)
+PERSON_COLUMNS = [
+    PEOPLE.c[f.name] for f in dataclasses.fields(PersonView) if f.name != "extensions"
+]
+
+
+# Built once: a statement built per call cost more than running it (issue 12).
+FIND_KEY = select(TICKETS.c.id).where(TICKETS.c.idempotency_key == bindparam("key"))
+FIND_PERSON = (
+    select(*PERSON_COLUMNS, EXTENSIONS.c.extension)
+    .outerjoin(EXTENSIONS, EXTENSIONS.c.person_id == PEOPLE.c.id)
+    .where(PEOPLE.c.code == bindparam("code"))
+    .order_by(EXTENSIONS.c.id)
+)
+FIND_ITEM = (
+    select(ITEMS.c.id, ITEMS.c.name, CATEGORIES.c.id, CATEGORIES.c.name)
+    .join(CATEGORIES, CATEGORIES.c.id == ITEMS.c.category_id)
+    .where(ITEMS.c.id == bindparam("item"))
+)
+INSERT_TICKET = insert(TICKETS)
+INSERT_EVENT = insert(EVENTS)
+
+
+def _person(connection: Connection, code: str) -> PersonView | None:
+    """The person with ``code`` and their extensions, in one statement."""
+    rows = connection.execute(FIND_PERSON, {"code": code}).all()
+    if not rows:
+        return None
+    values = {column.name: value for column, value in zip(PERSON_COLUMNS, rows[0], strict=False)}
+    extensions = tuple(row.extension for row in rows if row.extension is not None)
+    return PersonView(**values, extensions=extensions)
+
+
+def _item(connection: Connection, item_id: int) -> TicketItem | None:
+    """The catalog item ``item_id`` with its category, in one statement."""
+    row = connection.execute(FIND_ITEM, {"item": item_id}).first()
+    return TicketItem(row[0], row[1], TicketCategory(row[2], row[3])) if row else None
+
+
 class TicketService:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.sessions = runtime.sessions
-        # Run inside the transaction that opens a ticket (the helpdesk push outbox, issue 5).
-        self.after_insert: list[Callable[[Session, Ticket], None]] = []
+        self.reads = runtime.reads
+        # Run inside the transaction that opens a ticket: the helpdesk push outbox (issue 5),
+        # the call's recordings.
+        self.after_insert: list[Callable[[Connection, TicketView], None]] = []
 
     def open(self, new: NewTicket, actor: str) -> tuple[TicketView, bool]:
         """Open a ticket; returns (ticket, created). A known idempotency key returns the
-        ticket it made, provided the request is the same one."""
+        ticket it made, provided the request is the same one.
+
+        One transaction on SQLAlchemy Core: the key's lookup, the person and the item, the
+        protocol number, the ticket and its first event, what ``after_insert`` adds and the
+        protocol message. The ORM's unit of work cost most of the request (benchmarks/
+        RESULTS.md, issue 12)."""
         if new.channel not in CHANNELS:
             raise Invalid(f"channel must be one of {', '.join(CHANNELS)}", field="channel")
-        if new.idempotency_key:
-            existing = self._by_key(new.idempotency_key)
-            if existing is not None:
-                return self._same_request(existing, new), False
         try:
-            with self.sessions.begin() as session:
-                ticket = self._insert(session, new, actor)
+            with self.runtime.engine.begin() as connection:
+                existing = self._by_key(connection, new.idempotency_key)
+                if existing is None:
+                    ticket = self._insert(connection, new, actor)
         except IntegrityError:
             # Two retries raced with one key: the other one won and its number is the ticket's.
-            existing = self._by_key(new.idempotency_key) if new.idempotency_key else None
+            if not new.idempotency_key:
+                raise
+            with self.reads() as session:
+                existing = self._by_key(session.connection(), new.idempotency_key)
             if existing is None:
                 raise
+        if existing is not None:
             return self._same_request(existing, new), False
         TICKETS_OPENED.labels(new.channel).inc()
         return ticket, True
 
-    def _insert(self, session: Session, new: NewTicket, actor: str) -> TicketView:
-        person = session.scalar(select(Person).where(Person.code == new.person_code))
+    def _insert(self, connection: Connection, new: NewTicket, actor: str) -> TicketView:
+        person = _person(connection, new.person_code)
         if person is None:
             raise NotFound(f"no person with code {new.person_code}", field="person_code")
         if not person.active:
             raise Conflict("this person is deactivated", field="person_code")
-        item = session.get(Item, new.item_id)
+        item = _item(connection, new.item_id)
         if item is None:
             raise NotFound(f"no catalog item {new.item_id}", field="item_id")
         now = self.runtime.clock().astimezone(UTC)  # as the database hands it back
-        ticket = Ticket(
-            protocol=issue_number(session, self.runtime),
+        protocol = issue_number(connection, self.runtime)
+        status = TicketStatus.OPEN.value
+        inserted = connection.execute(
+            INSERT_TICKET,
+            {
+                "protocol": protocol,
+                "person_id": person.id,
+                "item_id": item.id,
+                "description": new.description,
+                "channel": new.channel,
+                "status": status,
+                "call_id": new.call_id,
+                "idempotency_key": new.idempotency_key,
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+        ticket_id = int(cast("tuple[int]", inserted.inserted_primary_key)[0])  # one row: a key
+        opened = TicketEventView(
+            at=now, actor=actor, from_status=None, to_status=status, note="opened"
+        )
+        connection.execute(INSERT_EVENT, {"ticket_id": ticket_id, **dataclasses.asdict(opened)})
+        ticket = TicketView(
+            id=ticket_id,
+            protocol=protocol,
             person=person,
             item=item,
             description=new.description,
             channel=new.channel,
-            status=TicketStatus.OPEN.value,
+            status=status,
+            assignee=None,
             call_id=new.call_id,
-            idempotency_key=new.idempotency_key,
             created_at=now,
             updated_at=now,
+            history=(opened,),
         )
-        ticket.history = [TicketEvent(at=now, actor=actor, to_status=ticket.status, note="opened")]
-        session.add(ticket)
-        session.flush()
         for hook in self.after_insert:
-            hook(session, ticket)
+            hook(connection, ticket)
         if new.send_protocol:
-            queue_ticket_protocol(session, ticket, self.runtime.settings, now, new.protocol_message)
-        # Everything a reader of the ticket needs was loaded or set in this transaction; reading
-        # it back in a second one cost a third of the request (see benchmarks/RESULTS.md).
-        return TicketView.of(ticket)
+            settings = self.runtime.settings
+            insert_ticket_protocol(connection, ticket, settings, now, new.protocol_message)
+        return ticket
 
-    def _by_key(self, key: str) -> TicketView | None:
-        with self.sessions() as session:
-            ticket = session.scalar(select(Ticket).where(Ticket.idempotency_key == key))
-            return TicketView.of(ticket) if ticket is not None else None
+    @staticmethod
+    def _by_key(connection: Connection, key: str | None) -> TicketView | None:
+        """The ticket opened with idempotency key ``key`` (a retry: rare, read on the ORM)."""
+        ticket_id = connection.execute(FIND_KEY, {"key": key}).scalar() if key else None
+        if ticket_id is None:
+            return None
+        with Session(connection) as session:
+            return TicketView.of(session.get_one(Ticket, ticket_id))
 
     @staticmethod
     def _same_request(ticket: TicketView, new: NewTicket) -> TicketView:
@@ -225,7 +304,7 @@ class TicketService:
         return ticket
 
     def get(self, protocol: str) -> TicketView:
-        with self.sessions() as session:
+        with self.reads() as session:
             ticket = session.scalar(select(Ticket).where(Ticket.protocol == protocol))
             if ticket is None:
                 raise NotFound(f"no ticket with protocol {protocol}", field="protocol")
@@ -259,7 +338,7 @@ class TicketService:
             query = query.where(Ticket.created_at < filters.created_to)
         if filters.cursor:
             query = query.where(Ticket.id < decode_cursor(filters.cursor))
-        with self.sessions() as session:
+        with self.reads() as session:
             rows = [TicketView.of(ticket) for ticket in session.scalars(query).unique()]
         next_cursor = encode_cursor(rows[limit - 1].id) if len(rows) > limit else None
         return rows[:limit], next_cursor

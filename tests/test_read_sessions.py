@@ -1,0 +1,36 @@
+"""Lookups that only read (a ticket, a person, a protocol, a page of tickets: the API's GETs
+and the URA's lookups) do not wait for a transaction that is writing (issue 12: on SQLite they
+queued behind every writer at the write gate)."""
+
+from __future__ import annotations
+
+import threading
+
+from atende.db.models import Holiday
+from atende.services.bundle import Services
+from atende.services.people import PersonData
+from atende.services.tickets import NewTicket, TicketFilter
+
+PERSON = PersonData(code="1234", name="Maria da Silva", phone="(45) 99999-1234")
+
+
+def test_reads_go_on_while_a_transaction_writes(services: Services) -> None:
+    services.people.create(PERSON)
+    ticket, _ = services.tickets.open(NewTicket(person_code=PERSON.code, item_id=1), "tests")
+    protocol = services.protocols.issue(person_code=PERSON.code)
+    read: list[object] = []
+
+    def look_up() -> None:
+        read.append(services.tickets.get(ticket.protocol))
+        read.append(services.tickets.list(TicketFilter())[0])
+        read.append(services.people.get(PERSON.code).code)
+        read.append(services.protocols.get(protocol.number).number)
+        read.append(services.tickets.find_for_person(ticket.protocol, PERSON.code))
+
+    with services.runtime.sessions.begin() as session:
+        session.add(Holiday(day="2026-12-25", name="Natal"))
+        session.flush()  # the writer holds its lock
+        reader = threading.Thread(target=look_up, daemon=True)
+        reader.start()
+        reader.join(timeout=5)  # at the write gate, it would wait for this transaction's end
+        assert read == [ticket, [ticket], PERSON.code, protocol.number, ticket]
