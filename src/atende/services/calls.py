@@ -2,7 +2,9 @@
 
 The phone flow writes one event per step as it happens, so a call that drops still shows where
 it ended; the dashboard, the reports and ``GET /api/v1/calls`` read them as frozen
-``CallView`` values, never as ORM rows.
+``CallView`` values, never as ORM rows. Writing is on SQLAlchemy Core, the phone's hot path
+(issue 12): a call's row is one INSERT (:meth:`CallService.begin`), and everything after it
+(:data:`CallChange`) is applied in the shared batches of :mod:`atende.ivr.steps`.
 """
 
 from __future__ import annotations
