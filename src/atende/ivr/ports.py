@@ -39,13 +39,7 @@ from atende.ivr.steps import StepWriter
 from atende.messaging import DeliveryError
 from atende.services import tickets as ticket_service
 from atende.services.bundle import Services
-from atende.services.calls import (
-    Ended,
-    Identified,
-    NewCall,
-    StepRecord,
-    Surveyed,
-)
+from atende.services.calls import Ended, Identified, NewCall, StepRecord, Surveyed
 from atende.services.catalog import CategoryView
 from atende.services.errors import ServiceError
 from atende.services.otp import OneTimeCodes, VerifyStatus
