@@ -229,8 +229,8 @@ class _CallBatch:
 
 class CallService:
     """Calls on SQLAlchemy Core: the phone flow writes each call's row once, then its changes
-    in the batches of every call of the process (issue 12: a call's bookkeeping is its start
-    and one or two shared transactions)."""
+    in the batches shared by every call of the process (issue 12: a call's bookkeeping is its
+    own INSERT and its share of those transactions)."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
