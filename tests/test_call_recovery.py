@@ -19,7 +19,7 @@ from atende.db.models import Call, Message, Process, utcnow
 from atende.demo import load_demo_people
 from atende.services.bundle import Services
 from atende.services.call_owners import CallOwners
-from atende.services.calls import StepRecord
+from atende.services.calls import CallChange, CallView, NewCall, StepRecord
 from atende.services.tickets import NewTicket
 from cli_runner import served_atende
 from e2e.site import ADMIN, browser_like, dashboard
@@ -79,8 +79,13 @@ def test_steps_are_in_the_database_while_the_call_goes_on(make_services: MakeSer
     assert services.calls.get(uniqueid).outcome == "declined"
 
 
-def _steps(*names: str) -> list[StepRecord]:
-    return [StepRecord(name, utcnow()) for name in names]
+def _steps(call_id: int, *names: str) -> list[tuple[int, CallChange]]:
+    return [(call_id, StepRecord(name, utcnow())) for name in names]
+
+
+def start_call(services: Services, call: NewCall) -> CallView:
+    services.calls.begin(call)
+    return services.calls.get(call.uniqueid)
 
 
 def open_ticket(services: Services, call_id: int) -> int:
@@ -105,12 +110,12 @@ def test_a_restart_closes_its_dead_runs_calls_and_queues_missing_protocols_once(
     load_demo_people(services.people)
     owners = CallOwners(services.runtime)
     dead = owners.register("node-a", pid=NOT_RUNNING)
-    cut = services.calls.start("1795228819.51", "2001", "SIP/2001-1", dead)
-    services.calls.record_steps(cut.id, _steps("answered", "category"))
-    with_ticket = services.calls.start("1795228819.52", "2001", "SIP/2001-2", dead)
+    cut = start_call(services, NewCall("1795228819.51", "2001", "SIP/2001-1", dead))
+    services.calls.record_many(_steps(cut.id, "answered", "category"))
+    with_ticket = start_call(services, NewCall("1795228819.52", "2001", "SIP/2001-2", dead))
     ticket_id = open_ticket(services, with_ticket.id)
     sibling = owners.register("node-a", pid=os.getppid())  # a live process of this node
-    kept = services.calls.start("1795228819.53", "2001", "SIP/2001-3", sibling)
+    kept = start_call(services, NewCall("1795228819.53", "2001", "SIP/2001-3", sibling))
 
     restarted = owners.register("node-a", pid=os.getpid())
     assert owners.close_previous_runs(restarted) == 2
@@ -132,7 +137,7 @@ def test_a_stale_owners_calls_are_closed_and_a_live_owners_are_not(
     load_demo_people(services.people)
     owners = CallOwners(services.runtime)
     elsewhere = owners.register("node-b", pid=os.getpid())
-    call = services.calls.start("1795228819.61", "2001", "SIP/2001-1", elsewhere)
+    call = start_call(services, NewCall("1795228819.61", "2001", "SIP/2001-1", elsewhere))
     ticket_id = open_ticket(services, call.id)
     assert owners.close_stale() == 0
     assert owners.close_previous_runs(owners.register("node-c", pid=1)) == 0  # another node
@@ -154,10 +159,10 @@ def test_a_stale_owners_calls_are_closed_and_a_live_owners_are_not(
 def test_the_dashboard_names_interrupted_calls_in_portuguese(make_services: MakeServices) -> None:
     services = make_services()
     owners = CallOwners(services.runtime)
-    call = services.calls.start(
-        "1795228819.81", "2001", "SIP/2001-1", owners.register("a", NOT_RUNNING)
+    call = start_call(
+        services, NewCall("1795228819.81", "2001", "SIP/2001-1", owners.register("a", NOT_RUNNING))
     )
-    services.calls.record_steps(call.id, _steps("answered", "main_menu"))
+    services.calls.record_many(_steps(call.id, "answered", "main_menu"))
     owners.close_previous_runs(owners.register("a", pid=os.getpid()))
 
     with dashboard(services) as base_url, browser_like(base_url, ADMIN) as admin:

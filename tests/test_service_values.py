@@ -11,7 +11,7 @@ from typing import TypeVar
 from atende.db.models import Base
 from atende.domain.ticket_status import TicketStatus
 from atende.services.bundle import Services
-from atende.services.calls import Outcome, StepRecord
+from atende.services.calls import Ended, Identified, NewCall, Outcome, StepRecord
 from atende.services.catalog import CategoryView, ItemView
 from atende.services.people import PersonData, PersonView
 from atende.services.tickets import NewTicket, TicketEventView, TicketFilter, TicketItem
@@ -150,14 +150,20 @@ def test_tickets_come_back_as_views_of_what_was_saved(services: Services) -> Non
 
 def test_calls_come_back_as_views_with_their_steps(services: Services) -> None:
     calls = services.calls
-    started = plain(calls.start("1795228819.7", "2001", "SIP/2001-7", flow=("ti", 1)))
-    assert (started.uniqueid, started.flow_name, started.flow_version) == ("1795228819.7", "ti", 1)
+    call = NewCall("1795228819.7", "2001", "SIP/2001-7", flow=("ti", 1))
+    call_id = calls.begin(call)
+    started = plain(calls.get(call.uniqueid))
+    assert (started.id, started.flow_name, started.flow_version) == (call_id, "ti", 1)
     assert started.events == () and started.ended_at is None
-    assert plain(calls.start("1795228819.7", "2001", "SIP/2001-7")) == started  # AGI() twice
+    assert calls.begin(call) == call_id  # AGI() twice
 
     at = started.started_at
-    calls.record_steps(started.id, [StepRecord("greeting", at), StepRecord("main_menu", at)])
-    calls.end(started.id, Outcome.ABANDONED)
+    changes = [
+        StepRecord("greeting", at),
+        StepRecord("main_menu", at),
+        Ended(Outcome.ABANDONED, at),
+    ]
+    calls.record_many([(call_id, change) for change in changes])
     ended = plain(calls.get(started.uniqueid))
     assert [(e.seq, e.step) for e in ended.events] == [(1, "greeting"), (2, "main_menu")]
     assert (ended.outcome, ended.last_step) == ("abandoned", "main_menu")
@@ -171,14 +177,14 @@ def test_calls_come_back_as_views_with_their_steps(services: Services) -> None:
 def test_the_dashboard_queries_read_views_too(services: Services) -> None:
     runtime = services.runtime
     person = rita(services)
-    call = services.calls.start("1795228819.8", "2001", "SIP/2001-8")
-    services.calls.identify(call.id, person.id)
+    call_id = services.calls.begin(NewCall("1795228819.8", "2001", "SIP/2001-8"))
+    services.calls.record_many([(call_id, Identified(person.id))])
+    call = services.calls.get("1795228819.8")
     ticket, _ = services.tickets.open(NewTicket(person.code, 1, call_id=call.id), actor="ura")
 
     assert plain(TicketQuery().run(runtime)) == [ticket]
-    assert plain(ticket_call(runtime, ticket.call_id)) == dataclasses.replace(
-        call, person_id=person.id
-    )
+    assert plain(ticket_call(runtime, ticket.call_id)) == call
+    assert call.person_id == person.id
     assert plain(CallQuery().run(runtime)) == [(ticket_call(runtime, call.id), person)]
     assert plain(call_with_tickets(runtime, call.uniqueid)) == (
         ticket_call(runtime, call.id),

@@ -12,7 +12,7 @@ import pytest
 
 from atende.demo import load_demo_people
 from atende.services.bundle import Services
-from atende.services.calls import StepRecord
+from atende.services.calls import Ended, NewCall, StepRecord, Surveyed
 from atende.services.reports import Period, Share
 from atende.services.tickets import NewTicket
 from e2e.site import ADMIN, browser_like, dashboard
@@ -32,17 +32,17 @@ def _call(
     ticket_after: float | None = None,
 ) -> None:
     services.runtime.clock = lambda: T0
-    call = services.calls.start(name, "2001", "SIP/2001-1")
+    call_id = services.calls.begin(NewCall(name, "2001", "SIP/2001-1"))
     records = [StepRecord(step, T0 + timedelta(seconds=n)) for n, step in enumerate(steps)]
-    services.calls.record_steps(call.id, records)
+    services.calls.record_many([(call_id, record) for record in records])
     if score is not None:
-        services.calls.survey(call.id, score)
+        services.calls.record_many([(call_id, Surveyed(score))])
     if ticket_after is not None:
         services.runtime.clock = lambda: T0 + timedelta(seconds=ticket_after)
         services.tickets.open(
-            NewTicket(person_code="1001", item_id=1, channel="phone", call_id=call.id), "ura"
+            NewTicket(person_code="1001", item_id=1, channel="phone", call_id=call_id), "ura"
         )
-    services.calls.end(call.id, outcome)
+    services.calls.record_many([(call_id, Ended(outcome, services.runtime.clock()))])
 
 
 @pytest.fixture

@@ -277,9 +277,6 @@ class FakeLog:
     def step(self, call_id: int, event: StepEvent) -> None:
         self.steps_seen.append(event)
 
-    async def flush(self, call_id: int) -> None:
-        pass
-
     async def identify(
         self, call_id: int, person: PersonView, *, claim_protocols: bool = True
     ) -> None:

@@ -69,7 +69,6 @@ class FlowEngine:
             if run.ticket_opened:
                 outcome = "ticket_opened"
             await run.settle()
-            await run.flush()
             await self.ports.log.end(call_id, outcome)
         return outcome
 

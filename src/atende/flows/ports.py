@@ -195,11 +195,7 @@ class CallLog(Protocol):
 
     def step(self, call_id: int, event: StepEvent) -> None:
         """Keep ``event``: it is stored within moments, whatever happens to the call (the
-        timeline of a call survives the process)."""
-        ...
-
-    async def flush(self, call_id: int) -> None:
-        """Wait until every step of the call so far is stored."""
+        timeline of a call survives the process); the call does not wait for it."""
         ...
 
     async def identify(
@@ -207,12 +203,16 @@ class CallLog(Protocol):
     ) -> None:
         """The call is ``person``'s: protocols it issued before anyone was known become
         theirs, and their messages are queued (RN 623); without ``claim_protocols`` they
-        are left to the flow's ``issue_protocol`` link that follows at once."""
+        are left to the flow's ``issue_protocol`` link that follows at once. Stored with
+        the call's steps: the call does not wait for it."""
         ...
 
     async def survey(self, call_id: int, score: int) -> None: ...
 
-    async def end(self, call_id: int, outcome: CallOutcome) -> None: ...
+    async def end(self, call_id: int, outcome: CallOutcome) -> None:
+        """The call ended with ``outcome``; returns once it and everything the call told
+        before (steps, identification, survey) are stored."""
+        ...
 
 
 class Recordings(Protocol):

@@ -131,10 +131,6 @@ class Run:
         event = StepEvent(name, self.ports.clock(), {"node": self.at, **detail})
         self.ports.log.step(self.call_id, event)
 
-    async def flush(self) -> None:
-        """Wait until every step so far is stored."""
-        await self.ports.log.flush(self.call_id)
-
     # -- work alongside the call --------------------------------------------------------
 
     def alongside(self, work: Awaitable[object]) -> None:

@@ -39,7 +39,7 @@ from atende.ivr.steps import StepWriter
 from atende.messaging import DeliveryError
 from atende.services import tickets as ticket_service
 from atende.services.bundle import Services
-from atende.services.calls import StepRecord
+from atende.services.calls import Ended, Identified, NewCall, StepRecord, Surveyed
 from atende.services.catalog import CategoryView
 from atende.services.errors import ServiceError
 from atende.services.otp import OneTimeCodes, VerifyStatus
@@ -197,11 +197,10 @@ class ServiceHours:
         return await asyncio.to_thread(self.services.site.business_hours)
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Open:
     uniqueid: str
     caller_id: str | None
-    stored: asyncio.Future[None] | None = None
 
 
 @dataclass
@@ -223,39 +222,30 @@ class ServiceCallLog:
         version: int | None,
     ) -> int:
         running = (flow, version) if version is not None else None
-        record = await asyncio.to_thread(
-            self.services.calls.start, uniqueid, caller_id, channel, self.owner_id, running
-        )
-        self._open[record.id] = _Open(uniqueid, caller_id)
+        call = NewCall(uniqueid, caller_id, channel, self.owner_id, running)
+        call_id = await asyncio.to_thread(self.services.calls.begin, call)
+        self._open[call_id] = _Open(uniqueid, caller_id)
         helpdesk = self.services.helpdesk
         helpdesk.call_event("newCall", uniqueid, caller_id)
         helpdesk.call_event("answer", uniqueid, caller_id)
-        return record.id
+        return call_id
 
     def step(self, call_id: int, event: StepEvent) -> None:
-        stored = self.writer.add(call_id, StepRecord(event.name, event.at, dict(event.detail)))
-        if call_id in self._open:
-            self._open[call_id].stored = stored
-
-    async def flush(self, call_id: int) -> None:
-        # Batches commit in order: the last step's batch is enough.
-        current = self._open.get(call_id)
-        if current is not None and current.stored is not None:
-            await asyncio.shield(current.stored)
+        self.writer.add(call_id, StepRecord(event.name, event.at, dict(event.detail)))
 
     async def identify(
         self, call_id: int, person: PersonView, *, claim_protocols: bool = True
     ) -> None:
-        await asyncio.to_thread(
-            self.services.calls.identify, call_id, person.id, claim_protocols=claim_protocols
-        )
+        self.writer.add(call_id, Identified(person.id, claim_protocols))
 
     async def survey(self, call_id: int, score: int) -> None:
-        await asyncio.to_thread(self.services.calls.survey, call_id, score)
+        self.writer.add(call_id, Surveyed(score))
 
     async def end(self, call_id: int, outcome: CallOutcome) -> None:
-        await self.flush(call_id)
-        await asyncio.to_thread(self.services.calls.end, call_id, outcome)
+        # The batch commits at once (batches commit in order: the call's earlier changes are
+        # stored by then); the session ends when it is durable.
+        ended = Ended(outcome, self.services.runtime.clock())
+        await asyncio.shield(self.writer.add(call_id, ended, at_once=True))
         current = self._open.pop(call_id, None)
         if current is not None:
             self.services.helpdesk.call_event(

@@ -36,6 +36,7 @@ from atende.ivr.ports import (
 )
 from atende.ivr.steps import StepWriter
 from atende.services.bundle import Services
+from atende.services.calls import NewCall
 from atende.services.catalog import CategoryView
 from atende.services.errors import NotFound
 from atende.speech import AudioCache
@@ -190,12 +191,8 @@ def build_agi_server(deps: PhoneDeps, cache: AudioCache) -> AgiServer:
             await call.answer()
             await call.play(busy_text)
         finally:
-            await asyncio.to_thread(
-                deps.services.calls.record_refused,
-                call.uniqueid,
-                call.caller_id,
-                call.channel_name,
-            )
+            refused = NewCall(call.uniqueid, call.caller_id, call.channel_name)
+            await asyncio.to_thread(deps.services.calls.record_refused, refused)
 
     server = AgiServer(
         settings.agi_host,

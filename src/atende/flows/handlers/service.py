@@ -89,8 +89,7 @@ async def open_ticket(run: Run, node: OpenTicket) -> str:
         return node.failure
     run.protocol = ticket.protocol
     run.ticket_opened = True
-    run.step(item_id=run.item.id)
-    await run.flush()  # a ticket is a point worth keeping, whatever happens next
+    run.step(item_id=run.item.id)  # stored with the call's next batch: the caller goes on
     return node.next
 
 
