@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import array
+import asyncio
 import hashlib
 import json
 import logging
@@ -25,9 +26,10 @@ from atende.speech import (
     audio_ref,
     cache_directory,
 )
+from atende.speech.cache import FRESH_S
 from atende.speech.espeak import EspeakEngine
 from atende.speech.numbers import date_for_speech, digit_groups, digit_parts
-from atende.texts import fixed_prompts, text
+from atende.texts import PersonalText, fixed_prompts, text
 
 
 class Counting:
@@ -320,3 +322,27 @@ def test_dates_are_spoken_the_brazilian_way() -> None:
     assert date_for_speech(date(2026, 3, 5), with_year=False) == "cinco de março"
     assert date_for_speech(date(2026, 5, 1)) == "primeiro de maio de dois mil e vinte e seis"
     assert phonemes(date_for_speech(date(2026, 5, 1)))[0].startswith("pR,im'eI")  # "primeiro"
+
+
+def test_a_prompt_seen_on_disk_lately_is_played_without_a_worker_thread(
+    tmp_path: Path, espeak: EspeakEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Under load the worker threads queue behind database work: a prompt already on disk must
+    not wait for one. Callers' names always go to the disk (their files are not remembered)."""
+    now = [0.0]
+    cache = AudioCache(tmp_path, espeak, clock=lambda: now[0])
+    said = cache.get("Olá")
+    joined = cache.compose(["Olá", "", "Olá"])
+    cache.get(PersonalText("Você é Maria da Silva?"))
+
+    def no_thread(*args: object, **kwargs: object) -> object:
+        raise AssertionError("a worker thread was asked for")
+
+    monkeypatch.setattr(asyncio, "to_thread", no_thread)
+    assert asyncio.run(cache.aget("Olá")) == said
+    assert asyncio.run(cache.acompose(["Olá", "", "Olá"])) == joined
+    with pytest.raises(AssertionError, match="worker thread"):
+        asyncio.run(cache.aget(PersonalText("Você é Maria da Silva?")))
+    now[0] += FRESH_S  # seen too long ago: the disk is asked again (cleanup may have run)
+    with pytest.raises(AssertionError, match="worker thread"):
+        asyncio.run(cache.aget("Olá"))

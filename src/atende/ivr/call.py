@@ -7,7 +7,6 @@ between them. The caller's message is recorded with RECORD FILE as a WAV file.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -43,7 +42,7 @@ class AgiCall:
     async def _audio(self, parts: Sequence[str]) -> str:
         if len(parts) == 1 and parts[0]:
             return audio_ref(await self.cache.aget(parts[0]), self.settings)
-        return audio_ref(await asyncio.to_thread(self.cache.compose, parts), self.settings)
+        return audio_ref(await self.cache.acompose(parts), self.settings)
 
     async def _files(self, text: FlowSpeech) -> list[str]:
         """What to play for ``text``: runs of texts joined into one file each, recordings

@@ -18,6 +18,12 @@ Files are written to a temporary name in the same directory and renamed: Asteris
 route and other atende processes see a whole file or none. Fixed prompts are rendered at
 start-up (:meth:`AudioCache.prerender`); the rest (callers' names) are removed by
 :meth:`AudioCache.cleanup` once unused for a while.
+
+A call plays a dozen prompts, nearly all already on disk. A prompt this process found on disk
+in the last ``FRESH_S`` seconds is handed to the call straight from memory on the event loop
+(:meth:`AudioCache.aget`, :meth:`AudioCache.acompose`); only a miss goes to a worker thread,
+where it would otherwise queue behind the database work of other calls. Cleanup only removes
+files unplayed for days, so a file seen minutes ago is still there.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ import tempfile
 import threading
 import time
 import wave
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,6 +60,8 @@ TEXT_SUFFIX = ".txt"
 TEMP_PREFIX = ".partial-"
 STALE_TEMP_SECONDS = 3600
 PRERENDER_THREADS = 4
+FRESH_S = 600.0  # a file seen on disk this recently is played without asking the disk again
+MAX_FRESH = 4096  # prompts and joined prompts remembered so (callers' names never are)
 
 
 def is_audio_name(name: str) -> bool:
@@ -125,8 +133,11 @@ class AudioCache:
         engine: SpeechEngine | SpeechChain,
         *,
         personal_transcripts: bool = False,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.directory = directory.resolve()
+        self._clock = clock
+        self._fresh: dict[tuple[str, ...], tuple[AudioFile, float]] = {}
         self.engine = engine
         self.personal_transcripts = personal_transcripts
         self._personal_key = secrets.token_bytes(32)
@@ -150,13 +161,36 @@ class AudioCache:
         """
         preferred = self._cached(text, self.chain.engines[0])
         if preferred is not None:
-            return preferred
+            return self._seen((text,), preferred)
         with self._key_lock(self.key(text)):
-            return self.chain.speak(
+            audio = self.chain.speak(
                 text,
                 lambda engine: self._cached(text, engine),
                 lambda engine, wav: self._store(text, engine, wav),
             )
+        if audio.path.stem == self.key(text):  # the first engine's: no fallback to outlive
+            self._seen((text,), audio)
+        return audio
+
+    def _seen(self, parts: tuple[str, ...], audio: AudioFile) -> AudioFile:
+        """Remember that ``parts`` are on disk as ``audio`` now (not for personal texts)."""
+        if not any(isinstance(part, PersonalText) for part in parts):
+            with self._guard:
+                if len(self._fresh) >= MAX_FRESH:
+                    self._fresh.clear()
+                self._fresh[parts] = (audio, self._clock())
+        return audio
+
+    def fresh(self, parts: Sequence[str]) -> AudioFile | None:
+        """The audio of ``parts`` if this process saw it on disk in the last ``FRESH_S``
+        seconds, from memory (no disk, no thread); else None."""
+        key = tuple(parts)
+        if any(isinstance(part, PersonalText) for part in key):
+            return None
+        seen = self._fresh.get(key)
+        if seen is None or self._clock() - seen[1] >= FRESH_S:
+            return None
+        return seen[0]
 
     def _cached(self, text: str, engine: SpeechEngine) -> AudioFile | None:
         audio = AudioFile(self.directory / f"{self.key(text, engine)}{SUFFIX}")
@@ -181,7 +215,7 @@ class AudioCache:
             self.directory / f"{hashlib.sha256(identity.encode()).hexdigest()}{SUFFIX}"
         )
         if self._touch(audio.path):
-            return audio
+            return self._seen(tuple(parts), audio)
         pcm = bytearray()
         for clip in clips:
             if clip is None:
@@ -197,11 +231,18 @@ class AudioCache:
             joined.writeframes(bytes(pcm))
         self._write_text(audio, parts)
         self._write(audio.path, out.getvalue())
-        return audio
+        return self._seen(tuple(parts), audio)
 
     async def aget(self, text: str) -> AudioFile:
-        """:meth:`get` in a worker thread, for the call flow's event loop."""
-        return await asyncio.to_thread(self.get, text)
+        """:meth:`get` for the call flow's event loop: from memory when fresh, else in a
+        worker thread."""
+        known = self.fresh((text,))
+        return known if known is not None else await asyncio.to_thread(self.get, text)
+
+    async def acompose(self, parts: Sequence[str]) -> AudioFile:
+        """:meth:`compose` for the call flow's event loop, like :meth:`aget`."""
+        known = self.fresh(parts)
+        return known if known is not None else await asyncio.to_thread(self.compose, parts)
 
     def prerender(self, texts: Iterable[str]) -> list[AudioFile]:
         """Render the fixed prompts before the first call; :meth:`cleanup` keeps them."""
