@@ -34,3 +34,27 @@ def test_reads_go_on_while_a_transaction_writes(services: Services) -> None:
         reader.start()
         reader.join(timeout=5)  # at the write gate, it would wait for this transaction's end
         assert read == [ticket, [ticket], PERSON.code, protocol.number, ticket]
+
+
+def test_cache_loads_go_on_while_a_transaction_writes(services: Services) -> None:
+    """What every call and every API request reads through the caches (catalog, hours, flow,
+    token) is loaded, when the cache is empty, without waiting for a writer."""
+    _, token = services.tokens.create("bench", ["read"])
+    assert services.tokens.check(token, "127.0.0.1").token  # its last use is now recorded
+    services.flows.resolve("ura", None)  # the shipped flows are published once per process
+    services.runtime.changes.drop_all()  # the next reads load afresh
+    read: list[object] = []
+
+    def look_up() -> None:
+        read.append(len(services.catalog.tree()) > 0)
+        read.append(services.site.business_hours() is not None)
+        read.append(services.flows.resolve("ura", None).name)
+        read.append(services.tokens.check(token, "127.0.0.1").token is not None)
+
+    with services.runtime.sessions.begin() as session:
+        session.add(Holiday(day="2026-12-25", name="Natal"))
+        session.flush()  # the writer holds its lock
+        reader = threading.Thread(target=look_up, daemon=True)
+        reader.start()
+        reader.join(timeout=5)  # at the write gate, it would wait for this transaction's end
+        assert read == [True, True, services.runtime.settings.flow, True]

@@ -68,6 +68,7 @@ def _check_key(key: str, reserved: frozenset[str]) -> None:
 class CatalogService:
     def __init__(self, runtime: Runtime) -> None:
         self.sessions = runtime.sessions
+        self.reads = runtime.reads  # the cached lookups: no write gate on SQLite
         self.changes = runtime.changes
         self._tree = runtime.changes.cache(TOPIC, self._load_tree)
 
@@ -75,7 +76,7 @@ class CatalogService:
         return list(self._tree.get(None))
 
     def _load_tree(self, _key: None) -> tuple[CategoryView, ...]:
-        with self.sessions() as session:
+        with self.reads() as session:
             query = select(Category).order_by(Category.key)
             return tuple(CategoryView.of(category) for category in session.scalars(query))
 

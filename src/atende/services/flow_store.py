@@ -71,6 +71,7 @@ def check_text(text: str, source: str = "<flow>") -> Flow:
 class FlowStore:
     def __init__(self, runtime: Runtime) -> None:
         self.sessions = runtime.sessions
+        self.reads = runtime.reads  # the cached lookups: no write gate on SQLite
         self.clock = runtime.clock
         self.changes = runtime.changes
         self.default = runtime.settings.flow
@@ -140,7 +141,7 @@ class FlowStore:
         if self._shipped_published:
             return
         names = shipped_flow_names()
-        with self.sessions() as session:
+        with self.reads() as session:
             present = set(
                 session.scalars(
                     select(FlowVersion.name).where(FlowVersion.name.in_(names)).distinct()
@@ -180,7 +181,7 @@ class FlowStore:
 
     def _load_current_version(self, name: str) -> int:
         self._publish_shipped()
-        with self.sessions() as session:
+        with self.reads() as session:
             latest = session.scalar(
                 select(func.max(FlowVersion.version)).where(FlowVersion.name == name)
             )
@@ -258,7 +259,7 @@ class FlowStore:
 
     def _row(self, name: str, version: int) -> FlowVersion:
         self._publish_shipped()
-        with self.sessions() as session:
+        with self.reads() as session:
             row = session.scalar(
                 select(FlowVersion).where(FlowVersion.name == name, FlowVersion.version == version)
             )
@@ -283,7 +284,7 @@ class FlowStore:
         return dict(self._routes.get(None))
 
     def _load_routes(self, _key: None) -> Mapping[str, str]:
-        with self.sessions() as session:
+        with self.reads() as session:
             rows = session.scalars(select(FlowRoute).order_by(FlowRoute.number))
             return MappingProxyType({row.number: row.flow_name for row in rows})
 

@@ -47,6 +47,7 @@ class SiteSettingsService:
     def __init__(self, runtime: Runtime) -> None:
         self.settings = runtime.settings
         self.sessions = runtime.sessions
+        self.reads = runtime.reads  # the cached lookups: no write gate on SQLite
         self.clock = runtime.clock
         self.changes = runtime.changes
         self._effective = runtime.changes.cache(TOPIC, self._load_effective)
@@ -56,7 +57,7 @@ class SiteSettingsService:
         return dict(self._effective.get(None))
 
     def _load_effective(self, _key: None) -> tuple[tuple[str, EffectiveValue], ...]:
-        with self.sessions() as session:
+        with self.reads() as session:
             rows = {row.key: row for row in session.scalars(select(SiteSetting))}
         values: dict[str, EffectiveValue] = {}
         for key in EDITABLE:
@@ -125,7 +126,7 @@ class SiteSettingsService:
         return self._hours_from(values, self._days.get(None))
 
     def _load_extra_days(self, _key: None) -> str:
-        with self.sessions() as session:
+        with self.reads() as session:
             days = list(session.scalars(select(Holiday.day).order_by(Holiday.day)))
         return ",".join([self.settings.extra_holidays, *days])
 

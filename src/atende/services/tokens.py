@@ -75,6 +75,7 @@ class TokenService:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.sessions = runtime.sessions
+        self.reads = runtime.reads  # the cached lookups: no write gate on SQLite
         self.changes = runtime.changes
         self._by_hash = runtime.changes.cache(TOPIC, self._load, TOKEN_TTL_S)
 
@@ -154,6 +155,6 @@ class TokenService:
         return TokenCheck(token)
 
     def _load(self, token_hash: str) -> TokenView | None:
-        with self.sessions() as session:
+        with self.reads() as session:
             row = session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash))
             return TokenView.of(row) if row is not None else None
