@@ -27,7 +27,8 @@ models, h11), so it tops out near the server's ``/livez`` rate and would measure
 raw client costs a few tens of microseconds per request (see the "client CPU" column).
 
 Run: ``.venv/bin/python benchmarks/api_bench.py [--database-server postgresql://...]`` (a fresh
-database on that server, dropped after; ``--database-url`` runs on one you made).
+database on that server, dropped after; ``--database-url`` runs on one you made);
+``--workers N`` serves with ``atende serve --workers N`` (measured once every worker serves).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from _common import (
     HOST,
@@ -251,16 +253,21 @@ async def call(port: int, method: str, path: str, token: str, body: object = Non
     return json.loads(payload)
 
 
-async def wait_ready(port: int, process: subprocess.Popen[bytes], timeout: float = 30) -> None:
+async def wait_ready(
+    port: int, process: subprocess.Popen[bytes], log: Path, workers: int, timeout: float = 60
+) -> None:
+    """Until /livez answers and each of the ``workers`` processes said it serves HTTP."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"atende serve exited with {process.returncode}")
         try:
             await call(port, "GET", "/livez", "-")
-            return
+            if log.read_text(errors="replace").count("HTTP on http") >= workers:
+                return
         except (OSError, HttpError, asyncio.IncompleteReadError):
-            await asyncio.sleep(0.1)
+            pass
+        await asyncio.sleep(0.1)
     raise RuntimeError("atende serve did not answer /livez in time")
 
 
@@ -322,6 +329,7 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=16, help="closed-loop clients")
     parser.add_argument("--closed-duration", type=float, default=10.0, help="closed-loop s")
     parser.add_argument("--requests", type=int, default=20_000, help="max requests per phase")
+    parser.add_argument("--workers", type=int, default=1, help="atende serve --workers N")
     args = parser.parse_args()
 
     with (
@@ -339,24 +347,31 @@ def main() -> int:
             text=True,
         )
         token = created.stdout.strip().splitlines()[-1]
-        server = subprocess.Popen(
-            [*command, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-        )
+        serve = [*command, "serve"] + (["--workers", str(args.workers)] if args.workers > 1 else [])
+        log = Path(data_dir) / "serve.log"
+        with log.open("wb") as log_file:
+            server = subprocess.Popen(serve, env=env, stdout=subprocess.DEVNULL, stderr=log_file)
         try:
-            asyncio.run(wait_ready(port, server))
+            asyncio.run(wait_ready(port, server, log, args.workers))
             results = asyncio.run(bench(args, port, server.pid, token))
         finally:
             server.terminate()
             try:
-                _, stderr = server.communicate(timeout=15)
+                server.wait(timeout=30)
             except subprocess.TimeoutExpired:
                 server.kill()
-                _, stderr = server.communicate()
-            if stderr.strip():
-                print(stderr.decode(errors="replace")[-2000:], file=sys.stderr)
+                server.wait()
+            problems = [
+                line for line in log.read_text(errors="replace").splitlines() if "ERROR" in line
+            ]
+            if problems:
+                print("\n".join(problems[-20:]), file=sys.stderr)
 
     backend = backend_name(database_url)
-    print(f"\n{backend}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}\n")
+    print(
+        f"\n{backend}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]},"
+        f" {args.workers} process(es)\n"
+    )
     print(table(results))
     tickets = next(r for r in results if r.mode == "closed loop" and r.name.startswith("POST"))
     noop = next(r for r in results if r.name == "GET /livez")
