@@ -2,7 +2,7 @@
 (issue 11: the ``record_message`` node; the ticket's page plays them to the team).
 
 Revision ID: 0008
-Revises: 0006
+Revises: 0007
 """
 
 from __future__ import annotations
