@@ -12,9 +12,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy.exc import TimeoutError as SQLAlchemyTimeoutError
 
+from atende.config import Settings
 from atende.db import engine as engine_module
 from atende.db.engine import make_engine, make_session_factory
+from atende.runtime import build_runtime
 from atende.serve import WORKER_THREADS
 
 WAITED = "waited"
@@ -157,3 +160,19 @@ def test_every_thread_gets_a_connection_without_waiting(engine: Engine) -> None:
         taker.join(timeout=60)
         for connection in held:
             connection.close()
+
+
+def test_the_connections_of_a_process_have_a_ceiling(tmp_path: Path) -> None:
+    """``ATENDE_DATABASE_CONNECTIONS``: several workers and nodes must fit the database
+    server's own limit, so a process opens no more than it is given."""
+    settings = Settings(data_dir=tmp_path, database_connections=5)
+    engine = build_runtime(settings).engine
+    engine.pool._timeout = 0.2  # type: ignore[attr-defined]  # a sixth waits, then gives up
+    held = [engine.connect() for _ in range(5)]
+    try:
+        with pytest.raises(SQLAlchemyTimeoutError):
+            engine.connect()
+    finally:
+        for connection in held:
+            connection.close()
+        engine.dispose()

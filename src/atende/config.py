@@ -93,6 +93,8 @@ class Settings(_FromEnvironment):
 
     data_dir: Path = Path("var")
     database_url: str | None = None
+    # The most database connections one process opens (see atende.db.engine).
+    database_connections: int = Field(72, ge=2)
     language: str = "pt_BR"
 
     http_host: str = "127.0.0.1"

@@ -50,7 +50,7 @@ class Runtime:
 
 
 def build_runtime(settings: Settings, engine: Engine | None = None) -> Runtime:
-    engine = engine or make_engine(settings.effective_database_url)
+    engine = engine or make_engine(settings.effective_database_url, settings.database_connections)
     scheme = ProtocolScheme(
         format=settings.protocol_format,
         ans_registration=settings.ans_registration,

@@ -54,9 +54,10 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
 log = logging.getLogger(__name__)
 
 # Threads that may hold a connection at once: the server's executor (serve.WORKER_THREADS)
-# and anyio's threads running the HTTP app's endpoints (40 by default).
+# and anyio's threads running the HTTP app's endpoints (40 by default): 72 connections at most
+# per process by default (ATENDE_DATABASE_CONNECTIONS), of which POOL_SIZE are kept open.
 POOL_SIZE = 32
-POOL_OVERFLOW = 40
+CONNECTIONS = 72
 READS = "atende_reads"  # execution option of the engine behind read-only sessions
 GATE_WAIT_S = 30.0  # as long as the busy timeout: past it, SQLite's own wait takes over
 _HOLDS_GATE = "atende_holds_write_gate"
@@ -110,21 +111,25 @@ class SqliteWriteGate:
         event.listen(engine, "rollback", self.rollback)
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, connections: int = CONNECTIONS) -> Engine:
+    """An engine for ``url`` that opens at most ``connections`` connections (``POOL_SIZE`` of
+    them, or all if fewer, kept open)."""
     url = normalize_url(url)
     parsed = make_url(url)
+    kept = min(POOL_SIZE, connections)
+    pool = {"pool_size": kept, "max_overflow": connections - kept}
     if parsed.get_backend_name() == "sqlite":
-        pool: dict[str, int] = {}
         if parsed.database and parsed.database != ":memory:":  # a file, so a QueuePool
             private_file(Path(parsed.database))
-            pool = {"pool_size": POOL_SIZE, "max_overflow": POOL_OVERFLOW}
+        else:
+            pool = {}
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **pool
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         SqliteWriteGate().attach(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=POOL_SIZE, max_overflow=POOL_OVERFLOW)
+    return create_engine(url, pool_pre_ping=True, **pool)
 
 
 def make_session_factory(engine: Engine, *, reads: bool = False) -> sessionmaker[Session]:
