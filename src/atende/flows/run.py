@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import string
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -96,6 +96,27 @@ class _Fields(string.Formatter):
         return kwargs.get(field_name, ""), field_name
 
 
+@dataclass(frozen=True)
+class _Values(Mapping[str, object]):
+    """A template's own values, then the run's flow fields, each worked out only when the
+    template names it (the date in words costs more than all the rest)."""
+
+    run: Run
+    own: Mapping[str, object]
+    spoken: bool
+
+    def __getitem__(self, name: str) -> object:
+        if name in self.own:
+            return self.own[name]
+        return self.run.field(name, spoken=self.spoken)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.own)
+
+    def __len__(self) -> int:
+        return len(self.own)
+
+
 _FORMATTER = _Fields()
 
 
@@ -146,23 +167,36 @@ class Run:
 
     # -- texts ----------------------------------------------------------------------------
 
-    def fields(self, *, spoken: bool) -> dict[str, str]:
-        now = self.ports.clock()
+    def field(self, name: str, *, spoken: bool) -> str:
+        """The flow field ``name`` now ("" for a name no field or variable has)."""
+        if name in self.variables:
+            return self.variables[name]
         person = self.person
-        return {
-            "caller_id": self.call.caller_id or "",
-            "call.id": str(self.call_id),
-            "hours": self.hours.describe(),
-            "date": date_for_speech(now.date()) if spoken else f"{now:%d/%m/%Y}",
-            "time": f"{now:%H:%M}",
-            "person.name": person.name if person else "",
-            "person.code": person.code if person else "",
-            "protocol": self.protocol or "",
-            "service.category": self.category.name if self.category else "",
-            "service.item": self.item.name if self.item else "",
-            "ticket.item": self.item.name if self.ticket_opened and self.item else "",
-            **self.variables,
-        }
+        match name:
+            case "caller_id":
+                return self.call.caller_id or ""
+            case "call.id":
+                return str(self.call_id)
+            case "hours":
+                return self.hours.describe()
+            case "date":
+                today = self.ports.clock().date()
+                return date_for_speech(today) if spoken else f"{today:%d/%m/%Y}"
+            case "time":
+                return f"{self.ports.clock():%H:%M}"
+            case "person.name":
+                return person.name if person else ""
+            case "person.code":
+                return person.code if person else ""
+            case "protocol":
+                return self.protocol or ""
+            case "service.category":
+                return self.category.name if self.category else ""
+            case "service.item":
+                return self.item.name if self.item else ""
+            case "ticket.item":
+                return self.item.name if self.ticket_opened and self.item else ""
+        return ""
 
     def text(self, key: str, /, **own: object) -> str:
         """The flow's text ``key`` with the flow fields and ``own`` fields filled."""
@@ -173,7 +207,7 @@ class Run:
     ) -> str:
         """``template`` with the flow fields and ``own`` filled (spoken: dates in words); a
         :class:`PersonalText` when it holds a person's data, so its audio stays private."""
-        filled = _FORMATTER.vformat(template, (), {**self.fields(spoken=spoken), **(own or {})})
+        filled = _FORMATTER.vformat(template, (), _Values(self, own or {}, spoken))
         personal = not PERSONAL_FIELDS.isdisjoint(template_fields(template))
         return PersonalText(filled) if personal else filled
 

@@ -14,14 +14,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, lazyload
 
 from atende.db.ids import is_row_id
-from atende.db.models import Category, Item, Person, PersonExtension, Ticket, TicketEvent
+from atende.db.models import Category, Item, Person, Ticket, TicketEvent
 from atende.db.sequences import next_value
 from atende.domain.ticket_status import ALLOWED_TRANSITIONS, TicketStatus, can_change
 from atende.metrics import TICKETS_OPENED
 from atende.runtime import Runtime
 from atende.services.errors import Conflict, Invalid, NotFound
 from atende.services.notifications import insert_ticket_protocol, queue_status_change
-from atende.services.people import PersonView
+from atende.services.people import PersonView, read_people
 
 CHANNELS = ("phone", "web", "api")
 MAX_PAGE = 200
@@ -149,23 +149,12 @@ def decode_cursor(cursor: str) -> int:
 
 TICKETS = cast(Table, Ticket.__table__)  # a declarative class maps a Table
 EVENTS = cast(Table, TicketEvent.__table__)
-PEOPLE = cast(Table, Person.__table__)
-EXTENSIONS = cast(Table, PersonExtension.__table__)
 ITEMS = cast(Table, Item.__table__)
 CATEGORIES = cast(Table, Category.__table__)
-PERSON_COLUMNS = [
-    PEOPLE.c[f.name] for f in dataclasses.fields(PersonView) if f.name != "extensions"
-]
 
 
 # Built once: a statement built per call cost more than running it (issue 12).
 FIND_KEY = select(TICKETS.c.id).where(TICKETS.c.idempotency_key == bindparam("key"))
-FIND_PERSON = (
-    select(*PERSON_COLUMNS, EXTENSIONS.c.extension)
-    .outerjoin(EXTENSIONS, EXTENSIONS.c.person_id == PEOPLE.c.id)
-    .where(PEOPLE.c.code == bindparam("code"))
-    .order_by(EXTENSIONS.c.id)
-)
 FIND_ITEM = (
     select(ITEMS.c.id, ITEMS.c.name, CATEGORIES.c.id, CATEGORIES.c.name)
     .join(CATEGORIES, CATEGORIES.c.id == ITEMS.c.category_id)
@@ -173,16 +162,6 @@ FIND_ITEM = (
 )
 INSERT_TICKET = insert(TICKETS)
 INSERT_EVENT = insert(EVENTS)
-
-
-def _person(connection: Connection, code: str) -> PersonView | None:
-    """The person with ``code`` and their extensions, in one statement."""
-    rows = connection.execute(FIND_PERSON, {"code": code}).all()
-    if not rows:
-        return None
-    values = {column.name: value for column, value in zip(PERSON_COLUMNS, rows[0], strict=False)}
-    extensions = tuple(row.extension for row in rows if row.extension is not None)
-    return PersonView(**values, extensions=extensions)
 
 
 def _item(connection: Connection, item_id: int) -> TicketItem | None:
@@ -229,7 +208,7 @@ class TicketService:
         return ticket, True
 
     def _insert(self, connection: Connection, new: NewTicket, actor: str) -> TicketView:
-        person = _person(connection, new.person_code)
+        person = next(iter(read_people(connection, {"code": new.person_code})), None)
         if person is None:
             raise NotFound(f"no person with code {new.person_code}", field="person_code")
         if not person.active:
