@@ -165,6 +165,12 @@ EVENTS = cast(Table, CallEvent.__table__)
 
 # One statement for every call of a batch (executemany): a NULL parameter keeps the column.
 # The outcome is decided before ``ended_at`` is set: MySQL evaluates SET left to right.
+_LAST_SEQ = (
+    select(EVENTS.c.call_id, func.max(EVENTS.c.seq))
+    .where(EVENTS.c.call_id.in_(bindparam("calls", expanding=True)))
+    .group_by(EVENTS.c.call_id)
+)
+_INSERT_EVENT = insert(EVENTS)
 _CHANGE_CALL = (
     update(CALLS)
     .where(CALLS.c.id == bindparam("call"))
@@ -307,14 +313,10 @@ class CallService:
     def _append_steps(connection: Connection, steps: dict[int, list[StepRecord]]) -> None:
         if not steps:
             return
-        counted = connection.execute(
-            select(EVENTS.c.call_id, func.max(EVENTS.c.seq))
-            .where(EVENTS.c.call_id.in_(steps))
-            .group_by(EVENTS.c.call_id)
-        )
+        counted = connection.execute(_LAST_SEQ, {"calls": list(steps)})
         last_seq = {call_id: seq for call_id, seq in counted}
         connection.execute(
-            insert(EVENTS),
+            _INSERT_EVENT,
             [
                 {
                     "call_id": call_id,

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from sqlalchemy import Connection, func, or_, select, update
+from sqlalchemy import Connection, bindparam, func, or_, select, update
 
 from atende.db.models import AttendanceProtocol, Recording, Ticket
 from atende.private_paths import private_directory
@@ -24,6 +24,15 @@ from atende.services.errors import NotFound
 from atende.services.tickets import TicketView
 
 SUFFIX = ".wav"  # RECORD FILE is asked for WAV (see atende.ivr.call)
+# Built once: it runs in every ticket's transaction (issue 12).
+_ADOPT = (
+    update(Recording)
+    .where(Recording.call_id == bindparam("call"), Recording.ticket_id.is_(None))
+    .values(
+        ticket_id=bindparam("ticket"),
+        protocol=func.coalesce(Recording.protocol, bindparam("number")),
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -79,11 +88,7 @@ class RecordingService:
         if ticket.call_id is None:
             return
         connection.execute(
-            update(Recording)
-            .where(Recording.call_id == ticket.call_id, Recording.ticket_id.is_(None))
-            .values(
-                ticket_id=ticket.id, protocol=func.coalesce(Recording.protocol, ticket.protocol)
-            )
+            _ADOPT, {"call": ticket.call_id, "ticket": ticket.id, "number": ticket.protocol}
         )
 
     def of_ticket(self, ticket: TicketView) -> list[RecordingView]:

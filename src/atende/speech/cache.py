@@ -62,6 +62,7 @@ STALE_TEMP_SECONDS = 3600
 PRERENDER_THREADS = 4
 FRESH_S = 600.0  # a file seen on disk this recently is played without asking the disk again
 MAX_FRESH = 4096  # prompts and joined prompts remembered so (callers' names never are)
+MAX_PCM_BYTES = 4 << 20  # samples of the parts of joined audio kept in memory (4 MiB)
 
 
 def is_audio_name(name: str) -> bool:
@@ -138,6 +139,7 @@ class AudioCache:
         self.directory = directory.resolve()
         self._clock = clock
         self._fresh: dict[tuple[str, ...], tuple[AudioFile, float]] = {}
+        self._pcm: dict[str, bytes] = {}  # see _frames
         self.engine = engine
         self.personal_transcripts = personal_transcripts
         self._personal_key = secrets.token_bytes(32)
@@ -209,7 +211,7 @@ class AudioCache:
         sentence with a new number in it, like a protocol read back, costs a file join instead
         of a synthesis. The joined file is cached like any other.
         """
-        clips = [self.get(part) if part else None for part in parts]
+        clips = [(self.fresh((part,)) or self.get(part)) if part else None for part in parts]
         identity = json.dumps(["compose", *(clip.path.stem if clip else "" for clip in clips)])
         audio = AudioFile(
             self.directory / f"{hashlib.sha256(identity.encode()).hexdigest()}{SUFFIX}"
@@ -221,8 +223,7 @@ class AudioCache:
             if clip is None:
                 pcm += bytes(PAUSE_FRAMES * SAMPLE_WIDTH)
                 continue
-            with wave.open(str(clip.path), "rb") as sound:
-                pcm += sound.readframes(sound.getnframes())
+            pcm += self._frames(clip)
         out = io.BytesIO()
         with wave.open(out, "wb") as joined:
             joined.setnchannels(1)
@@ -232,6 +233,21 @@ class AudioCache:
         self._write_text(audio, parts)
         self._write(audio.path, out.getvalue())
         return self._seen(tuple(parts), audio)
+
+    def _frames(self, clip: AudioFile) -> bytes:
+        """The samples of ``clip``, a part of joined audio (digits, fixed sentences: the same
+        few files in every protocol read back), kept in memory once read."""
+        with self._guard:
+            known = self._pcm.get(clip.path.stem)
+        if known is not None:
+            return known
+        with wave.open(str(clip.path), "rb") as sound:
+            frames = sound.readframes(sound.getnframes())
+        with self._guard:
+            if sum(map(len, self._pcm.values())) + len(frames) > MAX_PCM_BYTES:
+                self._pcm.clear()
+            self._pcm[clip.path.stem] = frames
+        return frames
 
     async def aget(self, text: str) -> AudioFile:
         """:meth:`get` for the call flow's event loop: from memory when fresh, else in a
