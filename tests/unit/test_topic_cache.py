@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 
 import pytest
 
-from atende.services.cache import TopicCache
+from atende.ivr.ports import from_caches
+from atende.services.cache import NotCached, TopicCache, cached_only
 
 
 class Loader:
@@ -128,3 +130,39 @@ def test_a_load_overlapping_a_change_is_returned_but_not_kept(change: str) -> No
     assert cache.get("a") == ("a", 1)
     assert cache.get("a") == ("a", 2)
     assert cache.get("a") == ("a", 2)
+
+
+def test_cached_only_answers_hits_and_refuses_a_load() -> None:
+    load = Loader()
+    clock = Clock()
+    cache = TopicCache(load, ttl=60, clock=clock)
+    cache.get("a")
+    with cached_only():
+        assert cache.get("a") == ("a", 1)
+        with pytest.raises(NotCached):
+            cache.get("b")
+        clock.now += 61  # expired: a load again
+        with pytest.raises(NotCached):
+            cache.get("a")
+    assert load.calls == 1
+    assert cache.get("a") == ("a", 2)  # outside, a miss loads as before
+
+
+def test_from_caches_reads_on_the_loop_when_cached_else_in_a_thread() -> None:
+    load = Loader()
+    cache = TopicCache(load, ttl=60, clock=Clock())
+    threads: list[str] = []
+
+    def read() -> tuple[str, int]:
+        threads.append(threading.current_thread().name)
+        return cache.get("a")
+
+    async def twice() -> list[tuple[str, int]]:
+        return [await from_caches(read), await from_caches(read)]
+
+    loop_thread = threading.current_thread().name
+    assert asyncio.run(twice()) == [("a", 1), ("a", 1)]
+    # first: refused on the loop, loaded in a worker thread; second: answered on the loop
+    assert threads[0] == loop_thread and threads[1] != loop_thread
+    assert threads[2] == loop_thread and len(threads) == 3
+    assert load.calls == 1

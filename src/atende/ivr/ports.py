@@ -5,7 +5,8 @@ person with a CPF and extensions, a catalog category with its id), block on SQLA
 sessions and have their own names for things. This module is the one place that translates,
 so the engine stays testable with fakes and the services stay the engine's only way to the
 data. Every blocking service call runs in a worker thread
-(``asyncio.to_thread``): one slow database call never stalls the other calls of the process.
+(``asyncio.to_thread``): one slow database call never stalls the other calls of the process;
+a read its caches can answer runs on the event loop (:func:`from_caches`).
 It lives with the phone's composition (``atende.ivr.wiring``), which builds it once per
 process.
 """
@@ -15,9 +16,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from atende.connectors.ports import LookupField
 from atende.domain.identity import InvalidIdentifier, normalize_cpf
@@ -39,6 +41,7 @@ from atende.ivr.steps import StepWriter
 from atende.messaging import DeliveryError
 from atende.services import tickets as ticket_service
 from atende.services.bundle import Services
+from atende.services.cache import NotCached, cached_only
 from atende.services.calls import Ended, Identified, NewCall, StepRecord, Surveyed
 from atende.services.catalog import CategoryView
 from atende.services.errors import ServiceError
@@ -48,6 +51,7 @@ from atende.services.people import sole_active_person
 from atende.services.recordings import RecordingService
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 TICKET_ACTOR = "ura"
 # The engine's ways of naming a caller, as the directory (and our people table) knows them.
@@ -57,6 +61,16 @@ LOOKUP: dict[IdentifyBy, LookupField] = {
     "code": "code",
     "card": "card_number",
 }
+
+
+async def from_caches(read: Callable[[], T]) -> T:
+    """``read()`` (a read only) on the event loop when every cache it asks holds its value,
+    else in a worker thread: the catalog, the opening hours and the flows change rarely."""
+    try:
+        with cached_only():
+            return read()
+    except NotCached:
+        return await asyncio.to_thread(read)
 
 
 def person_view(person: DirectoryPerson) -> PersonView:
@@ -125,7 +139,7 @@ class ServiceCatalog:
     services: Services
 
     async def tree(self) -> Sequence[ServiceCategory]:
-        return [_category(c) for c in await asyncio.to_thread(self.services.catalog.tree)]
+        return [_category(c) for c in await from_caches(self.services.catalog.tree)]
 
 
 @dataclass
@@ -194,7 +208,7 @@ class ServiceHours:
     services: Services
 
     async def current(self) -> OpeningHours:
-        return await asyncio.to_thread(self.services.site.business_hours)
+        return await from_caches(self.services.site.business_hours)
 
 
 @dataclass(frozen=True)

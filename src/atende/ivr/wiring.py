@@ -33,6 +33,7 @@ from atende.ivr.ports import (
     ServiceProtocols,
     ServiceRecordings,
     ServiceTickets,
+    from_caches,
 )
 from atende.ivr.steps import StepWriter
 from atende.services.bundle import Services
@@ -60,7 +61,8 @@ class PhoneDeps:
         """The flow a call starting now runs: its dialled number's route, else its FastAGI
         path's flow (NotFound for a path no flow has)."""
         dialled = env.dnid or env.extension
-        return await asyncio.to_thread(self.services.flows.resolve, env.network_script, dialled)
+        flows = self.services.flows
+        return await from_caches(lambda: flows.resolve(env.network_script, dialled))
 
 
 def engine_settings(settings: Settings, services: Services) -> EngineSettings:

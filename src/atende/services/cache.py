@@ -15,6 +15,10 @@ writing transaction:
 The TTL is the safety net in every case (a listener reconnecting, a row written by hand), so it
 is short: a minute for data, a few seconds for token checks. Cached values are frozen plain
 values, shared by every thread.
+
+Under :func:`cached_only` a cache that would have to load raises :class:`NotCached` instead:
+the phone flow runs a read on its event loop that way, and sends it to a worker thread only
+when it needs the database (a hop to a thread and back cost more than most cached reads).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import weakref
 from collections.abc import Callable, Hashable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -47,6 +52,23 @@ POLL_S = 1.0  # how often the listener looks whether it should stop
 RECONNECT_MIN_S = 0.5
 RECONNECT_MAX_S = 30.0
 _TOPICS = "atende_changed_topics"  # Session.info: the topics its transaction changed
+
+
+_CACHED_ONLY: ContextVar[bool] = ContextVar("atende_cached_only", default=False)
+
+
+class NotCached(Exception):
+    """Under :func:`cached_only`, a value that is not cached (reading it needs the database)."""
+
+
+@contextmanager
+def cached_only() -> Iterator[None]:
+    """Inside: every cache answers from memory or raises NotCached (for reads only)."""
+    token = _CACHED_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _CACHED_ONLY.reset(token)
 
 
 @dataclass(frozen=True)
@@ -83,6 +105,8 @@ class TopicCache(Generic[K, V]):
             entry = self._entries.get(key)
             if entry is not None and entry.expires > self._clock():
                 return entry.value
+            if _CACHED_ONLY.get():
+                raise NotCached
             pending = self._loading.get(key)
             leader = pending is None
             if pending is None:
