@@ -162,6 +162,7 @@ CallChange = StepRecord | Identified | Surveyed | Ended
 
 CALLS = cast(Table, Call.__table__)  # a declarative class maps a Table
 EVENTS = cast(Table, CallEvent.__table__)
+PROTOCOLS = cast(Table, AttendanceProtocol.__table__)
 
 # One statement for every call of a batch (executemany): a NULL parameter keeps the column.
 # The outcome is decided before ``ended_at`` is set: MySQL evaluates SET left to right.
@@ -171,6 +172,9 @@ _LAST_SEQ = (
     .group_by(EVENTS.c.call_id)
 )
 _INSERT_EVENT = insert(EVENTS)
+_UNCLAIMED = select(PROTOCOLS.c.id).where(
+    PROTOCOLS.c.call_id.in_(bindparam("calls", expanding=True)), PROTOCOLS.c.person_id.is_(None)
+)
 _CHANGE_CALL = (
     update(CALLS)
     .where(CALLS.c.id == bindparam("call"))
@@ -332,6 +336,8 @@ class CallService:
 
     def _claim_protocols(self, session: Session, claimers: dict[int, int]) -> None:
         """Protocols the calls issued before anyone was known become their callers'."""
+        if not session.connection().execute(_UNCLAIMED, {"calls": list(claimers)}).first():
+            return  # the common case, asked without the ORM (issue 12)
         # A locking read sees the latest rows: two identifications of one call at once
         # (caller id and keypad) cannot both find the protocol unclaimed.
         unclaimed = session.scalars(
