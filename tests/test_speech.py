@@ -315,6 +315,20 @@ def test_a_number_is_joined_from_prerendered_digits_without_new_synthesis(tmp_pa
     assert cache.compose(["Protocolo:", *digit_parts("20260000421")]) == first
 
 
+def test_a_joined_file_a_power_cut_left_short_is_written_again(
+    tmp_path: Path, espeak: EspeakEngine
+) -> None:
+    """Joined audio is not fsynced (a protocol read back is heard once): after a power cut its
+    renamed file may be short, and the next call that needs it must not play it so."""
+    parts = ["Olá", "", *digit_parts("421")]
+    joined = AudioCache(tmp_path, espeak).compose(parts)
+    whole = joined.path.read_bytes()
+    joined.path.write_bytes(whole[: len(whole) // 3])
+    again = AudioCache(tmp_path, espeak).compose(parts)  # a new process: nothing in memory
+    assert again == joined
+    assert joined.path.read_bytes() == whole
+
+
 def test_dates_are_spoken_the_brazilian_way() -> None:
     assert date_for_speech(date(2026, 11, 21)) == (
         "vinte e um de novembro de dois mil e vinte e seis"

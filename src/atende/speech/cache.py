@@ -216,22 +216,21 @@ class AudioCache:
         audio = AudioFile(
             self.directory / f"{hashlib.sha256(identity.encode()).hexdigest()}{SUFFIX}"
         )
-        if self._touch(audio.path):
-            return self._seen(tuple(parts), audio)
         pcm = bytearray()
         for clip in clips:
-            if clip is None:
-                pcm += bytes(PAUSE_FRAMES * SAMPLE_WIDTH)
-                continue
-            pcm += self._frames(clip)
+            pcm += self._frames(clip) if clip else bytes(PAUSE_FRAMES * SAMPLE_WIDTH)
         out = io.BytesIO()
         with wave.open(out, "wb") as joined:
             joined.setnchannels(1)
             joined.setsampwidth(SAMPLE_WIDTH)
             joined.setframerate(SAMPLE_RATE)
             joined.writeframes(bytes(pcm))
-        self._write_text(audio, parts)
-        self._write(audio.path, out.getvalue())
+        data = out.getvalue()
+        if not self._touch(audio.path, size=len(data)):
+            # Not fsynced (most are heard once: a protocol read back): a file a power cut
+            # left short has the wrong size, and is written again here.
+            self._write_text(audio, parts)
+            self._write(audio.path, data, durable=False)
         return self._seen(tuple(parts), audio)
 
     def _frames(self, clip: AudioFile) -> bytes:
@@ -307,21 +306,28 @@ class AudioCache:
                     del self._locks[key]
 
     def _write_text(self, audio: AudioFile, parts: Sequence[str]) -> None:
-        """Keep the words beside the audio, unless they hold a person's data."""
+        """Keep the words beside the audio (for people, not fsynced), unless they hold a
+        person's data."""
         personal = any(isinstance(part, PersonalText) for part in parts)
         if not personal or self.personal_transcripts:
-            self._write(audio.text_path, " ".join(p for p in parts if p).encode())
+            text = " ".join(p for p in parts if p).encode()
+            self._write(audio.text_path, text, durable=False)
 
     @staticmethod
-    def _touch(path: Path) -> bool:
-        """Mark a hit (cleanup goes by modification time); False when there is no file."""
+    def _touch(path: Path, size: int | None = None) -> bool:
+        """Mark a hit (cleanup goes by modification time); False when there is no file, or
+        not of ``size`` bytes when that is given."""
         try:
+            if size is not None and path.stat().st_size != size:
+                return False
             os.utime(path)
         except FileNotFoundError:
             return False
         return True
 
-    def _write(self, path: Path, data: bytes) -> None:
+    def _write(self, path: Path, data: bytes, durable: bool = True) -> None:
+        """Write ``path`` whole or not at all (a temporary file renamed); ``durable``: on
+        disk before the rename (fsync)."""
         # Whatever the umask (the systemd unit's is 0027), Asterisk passes through to the files.
         private_directory(self.directory)
         fd, temp = tempfile.mkstemp(dir=self.directory, prefix=TEMP_PREFIX, suffix=SUFFIX)
@@ -329,7 +335,8 @@ class AudioCache:
             with os.fdopen(fd, "wb") as out:
                 out.write(data)
                 out.flush()
-                os.fsync(out.fileno())
+                if durable:
+                    os.fsync(out.fileno())
             # mkstemp makes the file private; Asterisk runs as another user and must read it.
             os.chmod(temp, 0o644)
             os.replace(temp, path)
