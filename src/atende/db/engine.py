@@ -11,6 +11,11 @@ gate and begin a deferred (read) transaction, which WAL lets run beside the one 
 
 The connection pool holds a connection for every thread that may use the database at once
 (the server's executor and the HTTP app's threads), so none waits for a pooled connection.
+A pooled connection to a server is checked (a ping) before use only when it has been idle
+for ``PING_IDLE_S``: SQLAlchemy's ``pool_pre_ping`` pings on every checkout, a round trip
+added to each of a phone call's transactions. A server that restarts while a connection is
+in steady use fails that one transaction; SQLAlchemy then drops the pool's connections and
+the next one reconnects.
 """
 
 from __future__ import annotations
@@ -18,11 +23,13 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from atende.private_paths import private_file
@@ -58,6 +65,8 @@ log = logging.getLogger(__name__)
 # per process by default (ATENDE_DATABASE_CONNECTIONS), of which POOL_SIZE are kept open.
 POOL_SIZE = 32
 CONNECTIONS = 72
+PING_IDLE_S = 10.0  # a server connection idle this long is pinged before it is handed out
+_CHECKED_IN = "atende_checked_in"  # ConnectionRecord.info: when it went back to the pool
 READS = "atende_reads"  # execution option of the engine behind read-only sessions
 GATE_WAIT_S = 30.0  # as long as the busy timeout: past it, SQLite's own wait takes over
 _HOLDS_GATE = "atende_holds_write_gate"
@@ -129,7 +138,30 @@ def make_engine(url: str, connections: int = CONNECTIONS) -> Engine:
         event.listen(engine, "connect", _sqlite_pragmas)
         SqliteWriteGate().attach(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, **pool)
+    engine = create_engine(url, **pool)
+    ping_when_idle(engine, PING_IDLE_S)
+    return engine
+
+
+def ping_when_idle(engine: Engine, idle_s: float) -> None:
+    """Before a pooled connection idle for ``idle_s`` is handed out, ping it; a dead one is
+    replaced by a new connection (the pool retries on DisconnectionError)."""
+
+    def checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_CHECKED_IN] = time.monotonic()
+
+    def checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_CHECKED_IN)
+        if since is None or time.monotonic() - since < idle_s:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+            dbapi_connection.rollback()  # the ping's transaction, if the driver opened one
+        except Exception as exc:
+            raise DisconnectionError(f"a pooled connection was dead: {exc}") from exc
+
+    event.listen(engine, "checkin", checked_in)
+    event.listen(engine, "checkout", checked_out)
 
 
 def make_session_factory(engine: Engine, *, reads: bool = False) -> sessionmaker[Session]:
