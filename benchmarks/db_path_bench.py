@@ -24,9 +24,11 @@ on SQLite they take the same pragmas and ``BEGIN IMMEDIATE``, and an ``asyncio.L
 for the thread path's write gate. Meanwhile ``--concurrency`` probe tasks each wake every
 ``--probe-gap`` seconds and time one ``await asyncio.sleep(0)`` round trip: the loop lag, what
 a caller's prompt (work needing no database) waits while the database work runs. A first row
-times the probes on an otherwise idle loop. Per run: transactions/s, latency p50/p99, this
-process's CPU per transaction (``time.process_time``: every thread; on PostgreSQL the server's
-own CPU is not counted) and the loop lag p50/p99. The paths alternate ``--rounds`` times (the
+times the probes on an otherwise idle loop. Per run: transactions/s, latency p50/p99 (from
+the task's asking, waits for a thread or a connection included), this process's CPU
+(``time.process_time``: every thread; on PostgreSQL the server's own CPU is not counted) as a
+share of one core and per transaction, the probes' own CPU (one probe's, on the idle loop,
+times their number) taken off, and the loop lag p50/p99. The paths alternate ``--rounds`` times (the
 machine may be shared), after an unmeasured warm-up of each. At the end the database must hold
 one ticket, one distinct protocol and one message per transaction run.
 
@@ -92,10 +94,10 @@ MESSAGES = cast(Table, Message.__table__)
 Body = Callable[[], Awaitable[None]]
 
 
-def p50_p99_ms(values: list[float]) -> tuple[float, float]:
+def p50_p99_ms(values: list[float]) -> tuple[float | None, float | None]:
     """The median and 99th percentile of durations in seconds, in milliseconds."""
     if len(values) < 2:
-        top = values[0] * 1e3 if values else float("nan")
+        top = values[0] * 1e3 if values else None
         return top, top
     cuts = statistics.quantiles(values, n=100, method="inclusive")
     return cuts[49] * 1e3, cuts[98] * 1e3
@@ -114,10 +116,12 @@ class Run:
     latencies: list[float] = field(default_factory=list, repr=False)
     lags: list[float] = field(default_factory=list, repr=False)
 
-    def figures(self) -> dict[str, object]:
+    def figures(self, probe_cpu_s: float) -> dict[str, object]:
+        """The run's figures; ``probe_cpu_s``, the CPU of one probe on an idle loop, is taken
+        off the CPU per transaction (at low rates the probes would weigh more than the work)."""
         p50, p99 = p50_p99_ms(self.latencies)
         lag50, lag99 = p50_p99_ms(self.lags)
-        done = self.transactions or 1
+        work_s = self.cpu_s - probe_cpu_s * len(self.lags)
         return {
             "path": self.path,
             "round": self.round,
@@ -126,7 +130,8 @@ class Run:
             "tx_per_s": self.transactions / self.seconds if self.seconds else 0.0,
             "p50_ms": p50,
             "p99_ms": p99,
-            "cpu_ms_per_tx": self.cpu_s / done * 1e3 if self.transactions else float("nan"),
+            "cpu_percent": self.cpu_s / self.seconds * 100 if self.seconds else 0.0,
+            "cpu_ms_per_tx": work_s / self.transactions * 1e3 if self.transactions else None,
             "lag_p50_ms": lag50,
             "lag_p99_ms": lag99,
             "probes": len(self.lags),
@@ -345,18 +350,28 @@ async def run_all(
         await bench.close()
 
 
-def table(runs: list[Run]) -> str:
+def probe_cost(idle: Run) -> float:
+    """CPU seconds of one probe, from the run of the probes alone."""
+    return idle.cpu_s / len(idle.lags) if idle.lags else 0.0
+
+
+def number(value: object, digits: int) -> str:
+    return f"{value:.{digits}f}" if isinstance(value, float) else "-"
+
+
+def table(runs: list[Run], probe_cpu_s: float) -> str:
     lines = [
-        "| path | round | transactions | errors | tx/s | p50 ms | p99 ms | CPU ms/tx "
-        "| loop lag p50 ms | loop lag p99 ms |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| path | round | transactions | errors | tx/s | p50 ms | p99 ms | CPU % of a core "
+        "| CPU ms/tx | loop lag p50 ms | loop lag p99 ms |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for run in runs:
-        f = run.figures()
+        f = run.figures(probe_cpu_s)
         lines.append(
             f"| {f['path']} | {f['round'] or '-'} | {f['transactions']} | {f['errors']} "
-            f"| {f['tx_per_s']:.0f} | {f['p50_ms']:.1f} | {f['p99_ms']:.1f} "
-            f"| {f['cpu_ms_per_tx']:.2f} | {f['lag_p50_ms']:.3f} | {f['lag_p99_ms']:.3f} |"
+            f"| {f['tx_per_s']:.0f} | {number(f['p50_ms'], 1)} | {number(f['p99_ms'], 1)} "
+            f"| {f['cpu_percent']:.0f} | {number(f['cpu_ms_per_tx'], 2)} "
+            f"| {number(f['lag_p50_ms'], 3)} | {number(f['lag_p99_ms'], 3)} |"
         )
     return "\n".join(lines)
 
@@ -393,10 +408,15 @@ def main() -> int:
         f"{backend_name(database_url)}: {args.concurrency} tasks, {WORKER_THREADS} threads / "
         f"{WORKER_THREADS} async connections ({driver}), probes every {args.probe_gap * 1e3:.0f} ms"
     )
-    print(table(runs))
+    probe_cpu_s = probe_cost(runs[0])
+    print(table(runs, probe_cpu_s))
     print(f"database: {counts} after {done} transactions ({errors} errors)")
     if args.json:
-        print(json.dumps({"runs": [run.figures() for run in runs], "db": counts, "done": done}))
+        print(
+            json.dumps(
+                {"runs": [run.figures(probe_cpu_s) for run in runs], "db": counts, "done": done}
+            )
+        )
     return 0 if errors == 0 and set(counts.values()) == {done} else 1
 
 
