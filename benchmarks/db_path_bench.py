@@ -85,7 +85,7 @@ from atende.services.tickets import (
 )
 
 PATHS = ("threads", "asyncio", "asyncio-run-sync")
-ASYNC_DRIVERS = {"sqlite": "aiosqlite", "postgresql": "asyncpg"}  # the module each one needs
+ASYNC_DIALECTS = ("sqlite", "postgresql")  # MariaDB would need asyncmy or aiomysql
 PERSON = PersonData(code="bench-1", name="Bench Caller", phone="+5511987654321")
 ACTOR = "bench"
 IDLE_PROBE_S = 1.0  # how long the probes alone run for the first row
@@ -310,15 +310,15 @@ def begin_immediate(connection: Connection) -> None:
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def check_drivers(dialect: str, paths: list[str]) -> None:
+def check_drivers(dialect: str, paths: list[str], pg_driver: str) -> None:
     """Exit with what to install when an asyncio path's driver is missing."""
     if not any(path.startswith("asyncio") for path in paths):
         return
-    if dialect not in ASYNC_DRIVERS:
+    if dialect not in ASYNC_DIALECTS:
         sys.exit(
             f"the asyncio paths run on SQLite and PostgreSQL only; on {dialect}: --paths threads"
         )
-    module = ASYNC_DRIVERS[dialect]
+    module = "aiosqlite" if dialect == "sqlite" else pg_driver
     if importlib.util.find_spec(module) is None:
         sys.exit(
             f"the asyncio paths need {module} on {dialect}: pip install -e '.[bench]' "
@@ -396,10 +396,11 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as data_dir, chosen_database(args) as database_url:
         settings = Settings(data_dir=Path(data_dir), database_url=database_url)
         url = settings.effective_database_url
-        check_drivers(make_url(normalize_url(url)).get_backend_name(), args.paths)
+        dialect = make_url(normalize_url(url)).get_backend_name()
+        check_drivers(dialect, args.paths, args.pg_async_driver)
         upgrade(url)
         runtime = build_runtime(settings)
-        PeopleService(runtime).create(dataclasses.replace(PERSON))
+        PeopleService(runtime).create(dataclasses.replace(PERSON))  # create() cleans its data
         warm, runs, counts = asyncio.run(run_all(runtime, args))
     done = sum(run.transactions for run in warm + runs)
     errors = sum(run.errors for run in warm + runs)

@@ -197,10 +197,12 @@ def check_db_path_runs(result: dict[str, object]) -> None:
     assert result["db"] == {"tickets": done, "distinct_protocols": done, "messages": done}
 
 
+@pytest.mark.slow
 def test_db_path_bench_on_sqlite() -> None:
     check_db_path_runs(run_db_path_bench())
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not POSTGRES, reason="ATENDE_TEST_POSTGRES_URL not set")
 def test_db_path_bench_on_a_fresh_postgresql_database_it_drops_after() -> None:
     assert POSTGRES
@@ -210,12 +212,15 @@ def test_db_path_bench_on_a_fresh_postgresql_database_it_drops_after() -> None:
 
 
 def test_db_path_bench_says_what_the_asyncio_paths_need(monkeypatch: pytest.MonkeyPatch) -> None:
-    db_path_bench.check_drivers("mysql", ["threads"])  # the thread path runs anywhere
+    check = db_path_bench.check_drivers
+    check("mysql", ["threads"], "asyncpg")  # the thread path runs anywhere
     with pytest.raises(SystemExit, match="SQLite and PostgreSQL only"):
-        db_path_bench.check_drivers("mysql", ["threads", "asyncio"])
+        check("mysql", ["threads", "asyncio"], "asyncpg")
     monkeypatch.setattr(db_path_bench.importlib.util, "find_spec", lambda name: None)
-    db_path_bench.check_drivers("postgresql", ["threads"])
+    check("postgresql", ["threads"], "asyncpg")
     with pytest.raises(
         SystemExit, match=r"need asyncpg on postgresql: pip install -e '\.\[bench\]'"
     ):
-        db_path_bench.check_drivers("postgresql", ["asyncio-run-sync"])
+        check("postgresql", ["asyncio-run-sync"], "asyncpg")
+    with pytest.raises(SystemExit, match="need aiosqlite on sqlite"):
+        check("sqlite", ["asyncio"], "asyncpg")
