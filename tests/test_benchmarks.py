@@ -21,6 +21,7 @@ BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 sys.path.insert(0, str(BENCHMARKS))
 
 import _common  # noqa: E402 (benchmarks/ is not a package)
+import db_path_bench  # noqa: E402
 import seed_bench  # noqa: E402
 
 POSTGRES = os.environ.get("ATENDE_TEST_POSTGRES_URL")
@@ -160,3 +161,66 @@ def test_database_counters_count_the_transactions_of_that_database_only() -> Non
         # the three, plus what SQLAlchemy's first connection runs; reading adds nothing
         assert 3 <= after["xact_commit"] - before["xact_commit"] <= 6
         assert _common.settled_counters(url) == after
+
+
+def run_db_path_bench(*arguments: str) -> dict[str, object]:
+    """A tiny db_path_bench run; its JSON line, once it exited cleanly."""
+    tiny = ["--concurrency", "3", "--transactions", "5", "--rounds", "2", "--json"]
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / "db_path_bench.py"), *tiny, *arguments],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "| threads | 2 | 5 | 0 |" in done.stdout
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert isinstance(result, dict)
+    return result
+
+
+def check_db_path_runs(result: dict[str, object]) -> None:
+    runs = result["runs"]
+    assert isinstance(runs, list)
+    idle, *measured = runs
+    assert idle["path"] == "idle loop" and idle["probes"] > 0
+    paths = ["threads", "asyncio", "asyncio-run-sync"]
+    assert [(run["path"], run["round"]) for run in measured] == [
+        (path, number) for number in (1, 2) for path in paths
+    ]
+    assert {(run["transactions"], run["errors"]) for run in measured} == {(5, 0)}
+    assert all(run["probes"] > 0 and run["cpu_percent"] > 0 for run in measured)
+    # 3 warm-up transactions per path, then 5 per path and round: each one a ticket, its own
+    # protocol number and its protocol message, whichever path opened it
+    done = 3 * 3 + 5 * 3 * 2
+    assert result["done"] == done
+    assert result["db"] == {"tickets": done, "distinct_protocols": done, "messages": done}
+
+
+@pytest.mark.slow
+def test_db_path_bench_on_sqlite() -> None:
+    check_db_path_runs(run_db_path_bench())
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not POSTGRES, reason="ATENDE_TEST_POSTGRES_URL not set")
+def test_db_path_bench_on_a_fresh_postgresql_database_it_drops_after() -> None:
+    assert POSTGRES
+    before = bench_databases(POSTGRES)
+    check_db_path_runs(run_db_path_bench("--database-server", POSTGRES))
+    assert bench_databases(POSTGRES) <= before
+
+
+def test_db_path_bench_says_what_the_asyncio_paths_need(monkeypatch: pytest.MonkeyPatch) -> None:
+    check = db_path_bench.check_drivers
+    check("mysql", ["threads"], "asyncpg")  # the thread path runs anywhere
+    with pytest.raises(SystemExit, match="SQLite and PostgreSQL only"):
+        check("mysql", ["threads", "asyncio"], "asyncpg")
+    monkeypatch.setattr(db_path_bench.importlib.util, "find_spec", lambda name: None)
+    check("postgresql", ["threads"], "asyncpg")
+    with pytest.raises(
+        SystemExit, match=r"need asyncpg on postgresql: pip install -e '\.\[bench\]'"
+    ):
+        check("postgresql", ["asyncio-run-sync"], "asyncpg")
+    with pytest.raises(SystemExit, match="need aiosqlite on sqlite"):
+        check("sqlite", ["asyncio"], "asyncpg")
