@@ -180,6 +180,14 @@ def ask(
     return PID.unpack(message)[0], fds[0]
 
 
+def valid(fd: int) -> bool:
+    try:
+        os.fstat(fd)
+    except OSError:
+        return False
+    return True
+
+
 def current_umask() -> int:
     mask = os.umask(0o077)
     os.umask(mask)
@@ -289,8 +297,9 @@ class Process:
             elif wanted == subprocess.DEVNULL:
                 fd = os.open(os.devnull, os.O_RDWR)
                 opened.append(fd)
-            elif wanted is None:
-                fd = number
+            elif wanted is None:  # this process's own, or nothing there: /dev/null
+                fd = number if valid(number) else os.open(os.devnull, os.O_RDWR)
+                opened += [] if fd == number else [fd]
             else:
                 fd = wanted if isinstance(wanted, int) else wanted.fileno()
             fds.append(fd)
