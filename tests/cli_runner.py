@@ -7,9 +7,13 @@ each time. ``served_atende(command=...)`` execs its command as it is.
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
+import shutil
 import socket
 import subprocess
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -60,6 +64,14 @@ class ServedAtende:
     log: list[str]  # what it wrote to stderr after starting (read all along: a full pipe blocks)
 
 
+@functools.cache
+def session_sounds() -> Path:
+    """An audio cache shared by the ``atende serve`` processes of this test session."""
+    directory = Path(tempfile.mkdtemp(prefix="atende-sounds-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    return directory
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -77,10 +89,13 @@ def served_atende(
 ) -> Iterator[ServedAtende]:
     """``atende ARGS`` (or ``command`` exec'd as it is), under ``umask``, in a subprocess on
     free HTTP and FastAGI ports of ``host``, once it is healthy; stops it at the end (unless
-    the test killed it)."""
+    the test killed it). ``atende ARGS`` renders its prompts into the session's audio cache
+    (``ATENDE_SOUNDS_DIR``, unless ``env`` names one): each text once per session, not 99
+    prompts (4 s) per start; ``command`` keeps its own in ``data_dir``."""
     port, agi_port = free_port(), free_port()
     environment = {
         **os.environ,
+        **({} if command else {"ATENDE_SOUNDS_DIR": str(session_sounds())}),
         "ATENDE_DATA_DIR": str(data_dir),
         "ATENDE_HTTP_HOST": host,
         "ATENDE_HTTP_PORT": str(port),
