@@ -4,6 +4,7 @@ process, the caller's directory, environment and streams, its own exit status an
 from __future__ import annotations
 
 import os
+import select
 import signal
 import subprocess
 from pathlib import Path
@@ -43,3 +44,13 @@ def test_the_shell_command_gives_the_exit_status_of_atende(tmp_path: Path) -> No
     result = run_shell(f"{ATENDE} flows check missing.yaml || echo status $?", cwd=tmp_path)
     assert result.stdout == "status 2\n"
     assert "'missing.yaml' does not exist" in result.stderr
+
+
+def test_a_command_nobody_waits_for_any_more_leaves_the_zygote_serving(tmp_path: Path) -> None:
+    env = {**os.environ, "ATENDE_DATA_DIR": str(tmp_path)}
+    forgotten = zygote.Process(["people", "import", "/dev/stdin"], env, stdin=subprocess.PIPE)
+    forgotten._connection.close()  # as when the test process that started it has died
+    assert forgotten.stdin is not None
+    forgotten.stdin.close()  # the end of its input: it ends, and its status has nowhere to go
+    select.select([forgotten._pidfd], [], [], 60)
+    assert zygote.run(["flows", "schema"], env, 60).returncode == 0

@@ -108,7 +108,8 @@ def serve(listener: socket.socket, control: int) -> tuple[Request, list[int]]:
                 for fd in fds:
                     os.close(fd)
                 pidfd = os.pidfd_open(pid)
-                socket.send_fds(connection, [PID.pack(pid)], [pidfd])
+                with contextlib.suppress(OSError):  # a client gone meanwhile: the child runs on
+                    socket.send_fds(connection, [PID.pack(pid)], [pidfd])
                 running[pidfd] = (pid, connection)
                 selector.register(pidfd, selectors.EVENT_READ)
             elif key.fileobj == control:  # the test session is over (its children go on)
@@ -119,7 +120,8 @@ def serve(listener: socket.socket, control: int) -> tuple[Request, list[int]]:
                 selector.unregister(pidfd)
                 os.close(pidfd)
                 _, status = os.waitpid(pid, 0)
-                connection.send(PID.pack(os.waitstatus_to_exitcode(status)))
+                with contextlib.suppress(OSError):  # nobody waits for it any more
+                    connection.send(PID.pack(os.waitstatus_to_exitcode(status)))
                 connection.close()
 
 
