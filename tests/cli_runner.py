@@ -1,11 +1,19 @@
-"""Run the ``atende`` command in a subprocess, as a person at a shell would."""
+"""Run the ``atende`` command in a subprocess, as a person at a shell would.
+
+``run_atende``, ``served_atende`` and ``ATENDE`` in ``run_shell`` scripts start it through the
+session's zygote (see :mod:`zygote`): a process of its own, without the interpreter's start-up
+each time. ``served_atende(command=...)`` execs its command as it is.
+"""
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
+import shutil
 import socket
 import subprocess
-import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -15,8 +23,10 @@ from pathlib import Path
 
 import httpx
 
+import zygote
+
 README = Path(__file__).resolve().parent.parent / "README.md"
-ATENDE = f"{sys.executable} -m atende.cli"  # what the README's ``scripts/run`` stands for
+ATENDE = zygote.COMMAND  # what the README's ``scripts/run`` stands for (with ``run_shell``)
 
 
 def readme_block(heading: str) -> str:
@@ -26,33 +36,40 @@ def readme_block(heading: str) -> str:
 
 
 def run_shell(script: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    """``script`` in bash, where ``ATENDE`` runs the command through the session's zygote."""
     return subprocess.run(
         ["bash", "-euo", "pipefail", "-c", script],
         cwd=cwd,
         capture_output=True,
         text=True,
-        env={**os.environ, **env},
+        env={**os.environ, zygote.ADDRESS: zygote.zygote().address, **env},
         timeout=120,
     )
 
 
-def run_atende(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "atende.cli", *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, **env},
-        timeout=120,
-    )
+def run_atende(
+    *args: str, input: str | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """``atende ARGS`` with ``env`` added to this process's environment, ``input`` on its stdin;
+    output captured."""
+    return zygote.run(args, env={**os.environ, **env}, timeout=120, input=input)
 
 
 @dataclass
 class ServedAtende:
-    process: subprocess.Popen[str]
+    process: subprocess.Popen[str] | zygote.Process
     url: str
     agi_port: int
     token: str  # printed on the first start only
     log: list[str]  # what it wrote to stderr after starting (read all along: a full pipe blocks)
+
+
+@functools.cache
+def session_sounds() -> Path:
+    """An audio cache shared by the ``atende serve`` processes of this test session."""
+    directory = Path(tempfile.mkdtemp(prefix="atende-sounds-"))
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    return directory
 
 
 def free_port() -> int:
@@ -64,17 +81,21 @@ def free_port() -> int:
 @contextmanager
 def served_atende(
     data_dir: Path,
+    args: tuple[str, ...] = ("serve",),
     command: list[str] | None = None,
     umask: int | None = None,
     host: str = "127.0.0.1",
     **env: str,
 ) -> Iterator[ServedAtende]:
-    """``atende serve`` (or ``command``, under ``umask``) in a subprocess on free HTTP and
-    FastAGI ports of ``host``, once it is healthy; stops it at the end (unless the test killed
-    it)."""
+    """``atende ARGS`` (or ``command`` exec'd as it is), under ``umask``, in a subprocess on
+    free HTTP and FastAGI ports of ``host``, once it is healthy; stops it at the end (unless
+    the test killed it). ``atende ARGS`` renders its prompts into the session's audio cache
+    (``ATENDE_SOUNDS_DIR``, unless ``env`` names one): each text once per session, not 99
+    prompts (4 s) per start; ``command`` keeps its own in ``data_dir``."""
     port, agi_port = free_port(), free_port()
     environment = {
         **os.environ,
+        **({} if command else {"ATENDE_SOUNDS_DIR": str(session_sounds())}),
         "ATENDE_DATA_DIR": str(data_dir),
         "ATENDE_HTTP_HOST": host,
         "ATENDE_HTTP_PORT": str(port),
@@ -82,12 +103,16 @@ def served_atende(
         "ATENDE_AGI_PORT": str(agi_port),
         **env,
     }
-    server = subprocess.Popen(
-        command or [sys.executable, "-m", "atende.cli", "serve"],
-        env=environment,
-        stderr=subprocess.PIPE,
-        text=True,
-        umask=-1 if umask is None else umask,
+    server: subprocess.Popen[str] | zygote.Process = (
+        subprocess.Popen(
+            command,
+            env=environment,
+            stderr=subprocess.PIPE,
+            text=True,
+            umask=-1 if umask is None else umask,
+        )
+        if command
+        else zygote.Process(args, env=environment, umask=umask, stderr=subprocess.PIPE)
     )
     try:
         token = ""

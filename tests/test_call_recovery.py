@@ -190,9 +190,12 @@ def test_calls_of_a_killed_process_are_closed_by_its_next_start(tmp_path: Path) 
     }
     engine = create_engine(f"sqlite:///{tmp_path / 'atende.db'}")
     with served_atende(tmp_path, **env) as first:
-        asyncio.run(_calls_left_hanging(first.agi_port, engine))
-        first.process.send_signal(signal.SIGKILL)
-        first.process.wait(timeout=10)
+
+        def kill() -> None:
+            first.process.send_signal(signal.SIGKILL)
+            first.process.wait(timeout=10)
+
+        asyncio.run(_calls_left_hanging(first.agi_port, engine, kill))
     assert {outcome for outcome, _ in open_calls(engine).values()} == {None}
     other_nodes(engine)
 
@@ -223,9 +226,10 @@ def other_nodes(engine: Engine) -> None:
             session.add(Call(uniqueid=uniqueid, owner_id=process.id, last_step="main_menu"))
 
 
-async def _calls_left_hanging(port: int, engine: Engine) -> None:
-    """Two calls in progress: one at the category menu, one hearing its new protocol; returns
-    once both are stored that far, leaving them hanging."""
+async def _calls_left_hanging(port: int, engine: Engine, kill: Callable[[], None]) -> None:
+    """Two calls in progress: one at the category menu, one hearing its new protocol; once both
+    are stored that far, ``kill`` the process serving them, then hang up (hanging up first, the
+    process could close them as abandoned before it died)."""
     silent = asyncio.get_running_loop().create_future()  # callers who never press a key
 
     def hold() -> asyncio.Future[str]:
@@ -249,6 +253,7 @@ async def _calls_left_hanging(port: int, engine: Engine) -> None:
         return all(current.get(u, (None, None))[1] == step for u, step in wanted.items())
 
     await asyncio.to_thread(wait_for, stored, "both calls stored as far as they went")
+    await asyncio.to_thread(kill)
     for call in calls:
         call.cancel()
     await asyncio.gather(*calls, return_exceptions=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 
 import httpx
@@ -10,6 +11,16 @@ from sqlalchemy import create_engine, inspect, text
 
 from atende.db.migrate import alembic_config, upgrade
 from cli_runner import run_atende, running_atende
+
+# ``atende --help`` in a fresh interpreter, then the modules it imported (Typer ends the help
+# with SystemExit).
+HELP_THEN_MODULES = """
+import contextlib, sys
+from atende.cli import app
+with contextlib.suppress(SystemExit):
+    app(["--help"])
+print(" ".join(sorted(sys.modules)))
+"""
 
 
 def atende(*args: str, data_dir: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -107,3 +118,17 @@ def test_migrations_run_from_empty_and_back(tmp_path: Path) -> None:
     command.downgrade(alembic_config(url), "base")
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     upgrade(url)  # and up again
+
+
+def test_help_starts_without_the_database_layer() -> None:
+    """``atende --help`` (and ``flows schema``, ``call``...) import no SQLAlchemy, Alembic or
+    services: a fresh interpreter, not the tests' pre-imported one."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", HELP_THEN_MODULES],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert loaded.returncode == 0 and "Usage:" in loaded.stdout, loaded.stderr
+    modules = set(loaded.stdout.split())
+    assert not {"sqlalchemy", "alembic", "argon2", "atende.bootstrap"} & modules

@@ -3,11 +3,8 @@ managing tokens and users from the shell, the Asterisk side, and a machine missi
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -151,13 +148,8 @@ def test_user_password_is_asked_twice_when_not_given(
     run_atende(
         "user", "create", "ana", "--name", "Ana", ATENDE_USER_PASSWORD="senha-antiga-1", **cli_env
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "atende.cli", "user", "password", "ana"],
-        input="senha-nova-123\nsenha-nova-123\n",
-        capture_output=True,
-        text=True,
-        env={**os.environ, **cli_env},
-        timeout=60,
+    result = run_atende(
+        "user", "password", "ana", input="senha-nova-123\nsenha-nova-123\n", **cli_env
     )
     assert result.returncode == 0, result.stderr
     assert services_on(cli_env, shared_engine).users.authenticate("ana", "senha-nova-123")

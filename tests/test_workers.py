@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 from pathlib import Path
 
 from sqlalchemy import Engine, select
@@ -18,7 +17,7 @@ from cli_runner import free_port, run_atende, served_atende
 from test_call_recovery import MAIN, wait_for
 from ura_harness import HANGUP, ScriptedCaller, place_call
 
-SERVE_2 = [sys.executable, "-m", "atende.cli", "serve", "--workers", "2"]
+SERVE_2 = ("serve", "--workers", "2")
 
 
 def children(pid: int) -> set[int]:
@@ -72,7 +71,7 @@ def test_two_workers_share_the_ports_are_restarted_and_stop_together(
     cli_env: dict[str, str], shared_engine: Engine
 ) -> None:
     env = {**cli_env, "ATENDE_OTP": "never"}
-    with served_atende(Path(cli_env["ATENDE_DATA_DIR"]), command=SERVE_2, **env) as served:
+    with served_atende(Path(cli_env["ATENDE_DATA_DIR"]), args=SERVE_2, **env) as served:
         supervisor = served.process.pid
         ports = (served.agi_port, int(served.url.rsplit(":", 1)[1]))
 
@@ -109,7 +108,7 @@ def test_two_workers_share_the_ports_are_restarted_and_stop_together(
 
 def test_a_second_serve_on_a_sqlite_file_its_workers_share_is_refused(tmp_path: Path) -> None:
     env = {"ATENDE_NODE_NAME": "node-a"}
-    with served_atende(tmp_path, command=SERVE_2, **env) as first:
+    with served_atende(tmp_path, args=SERVE_2, **env) as first:
         second = run_atende(
             "serve",
             "--workers",

@@ -20,18 +20,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
-from atende.bootstrap import build_services
 from atende.config import Settings, SettingsError, load_settings
-from atende.db.migrate import upgrade
 from atende.private_paths import private_directory
-from atende.runtime import Runtime, build_runtime
-from atende.services.bundle import Services
 from atende.services.errors import ServiceError
+
+if TYPE_CHECKING:  # the commands import what they use: `--help` or `flows check` starts fast
+    from atende.runtime import Runtime
+    from atende.services.bundle import Services
 
 # Plain help (click's), not Rich panels: it reads well in any terminal, pipe or log, and this
 # Typer labels every option with its Python type in Rich mode (`--help <bool>`).
@@ -81,6 +81,10 @@ def service_errors() -> Iterator[None]:
 
 
 def open_services(migrate: bool = True) -> Services:
+    from atende.bootstrap import build_services
+    from atende.db.migrate import upgrade
+    from atende.runtime import build_runtime
+
     settings = settings_or_exit()
     private_directory(settings.data_dir)
     if migrate:
@@ -94,6 +98,8 @@ def open_services(migrate: bool = True) -> Services:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or migrate the database schema to the newest version."""
+    from atende.db.migrate import upgrade
+
     settings = settings_or_exit()
     private_directory(settings.data_dir)
     upgrade(settings.effective_database_url)
@@ -164,7 +170,6 @@ def people_import(
     file: Annotated[Path, typer.Argument(metavar="CSV-FILE", exists=True, dir_okay=False)],
 ) -> None:
     """Create or update people from a CSV (code,name,phone,extensions,email,card_number,cpf)."""
-    from atende.services.errors import ServiceError
     from atende.services.spreadsheets import line_ranges
 
     services = open_services()
