@@ -78,10 +78,10 @@ from atende.services.tickets import (
     TICKETS,
     NewTicket,
     TicketCategory,
-    TicketEventView,
     TicketItem,
     TicketService,
-    TicketView,
+    opened_ticket,
+    ticket_row,
 )
 
 PATHS = ("threads", "asyncio", "asyncio-run-sync")
@@ -264,28 +264,13 @@ class Bench:
         scope = {"in_scope": runtime.scheme.sequence_scope(day)}
         value = (await connection.execute(UPSERT_RETURNING[self.dialect], scope)).scalar_one()
         protocol = runtime.scheme.format_number(day, int(value))
-        values = {"protocol": protocol, "person_id": person.id, "item_id": item.id}
-        values |= {"description": new.description, "channel": new.channel, "status": "open"}
-        values |= {"call_id": None, "idempotency_key": None, "created_at": now, "updated_at": now}
-        inserted = await connection.execute(INSERT_TICKET, values)
-        ticket_id = int(cast("tuple[int]", inserted.inserted_primary_key)[0])
-        opened = TicketEventView(now, ACTOR, None, "open", "opened")
-        await connection.execute(
-            INSERT_EVENT, {"ticket_id": ticket_id, **dataclasses.asdict(opened)}
+        inserted = await connection.execute(
+            INSERT_TICKET, ticket_row(new, protocol, person, item, now)
         )
-        ticket = TicketView(
-            id=ticket_id,
-            protocol=protocol,
-            person=person,
-            item=item,
-            description=new.description,
-            channel=new.channel,
-            status="open",
-            assignee=None,
-            call_id=None,
-            created_at=now,
-            updated_at=now,
-            history=(opened,),
+        ticket_id = int(cast("tuple[int]", inserted.inserted_primary_key)[0])
+        ticket = opened_ticket(ticket_id, new, protocol, person, item, now, ACTOR)
+        await connection.execute(
+            INSERT_EVENT, {"ticket_id": ticket_id, **dataclasses.asdict(ticket.history[0])}
         )
         settings = runtime.settings
         await connection.run_sync(insert_ticket_protocol, ticket, settings, now)

@@ -170,6 +170,53 @@ def _item(connection: Connection, item_id: int) -> TicketItem | None:
     return TicketItem(row[0], row[1], TicketCategory(row[2], row[3])) if row else None
 
 
+def ticket_row(
+    new: NewTicket, protocol: str, person: PersonView, item: TicketItem, now: datetime
+) -> dict[str, object]:
+    """The ``tickets`` row of a ticket being opened (INSERT_TICKET's parameters)."""
+    return {
+        "protocol": protocol,
+        "person_id": person.id,
+        "item_id": item.id,
+        "description": new.description,
+        "channel": new.channel,
+        "status": TicketStatus.OPEN.value,
+        "call_id": new.call_id,
+        "idempotency_key": new.idempotency_key,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def opened_ticket(
+    ticket_id: int,
+    new: NewTicket,
+    protocol: str,
+    person: PersonView,
+    item: TicketItem,
+    now: datetime,
+    actor: str,
+) -> TicketView:
+    """The view of the ticket ``ticket_row`` inserted as ``ticket_id``, with its one event
+    (``history[0]``: INSERT_EVENT's parameters)."""
+    status = TicketStatus.OPEN.value
+    opened = TicketEventView(at=now, actor=actor, from_status=None, to_status=status, note="opened")
+    return TicketView(
+        id=ticket_id,
+        protocol=protocol,
+        person=person,
+        item=item,
+        description=new.description,
+        channel=new.channel,
+        status=status,
+        assignee=None,
+        call_id=new.call_id,
+        created_at=now,
+        updated_at=now,
+        history=(opened,),
+    )
+
+
 class TicketService:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
@@ -218,40 +265,11 @@ class TicketService:
             raise NotFound(f"no catalog item {new.item_id}", field="item_id")
         now = self.runtime.clock().astimezone(UTC)  # as the database hands it back
         protocol = issue_number(connection, self.runtime)
-        status = TicketStatus.OPEN.value
-        inserted = connection.execute(
-            INSERT_TICKET,
-            {
-                "protocol": protocol,
-                "person_id": person.id,
-                "item_id": item.id,
-                "description": new.description,
-                "channel": new.channel,
-                "status": status,
-                "call_id": new.call_id,
-                "idempotency_key": new.idempotency_key,
-                "created_at": now,
-                "updated_at": now,
-            },
-        )
+        inserted = connection.execute(INSERT_TICKET, ticket_row(new, protocol, person, item, now))
         ticket_id = int(cast("tuple[int]", inserted.inserted_primary_key)[0])  # one row: a key
-        opened = TicketEventView(
-            at=now, actor=actor, from_status=None, to_status=status, note="opened"
-        )
-        connection.execute(INSERT_EVENT, {"ticket_id": ticket_id, **dataclasses.asdict(opened)})
-        ticket = TicketView(
-            id=ticket_id,
-            protocol=protocol,
-            person=person,
-            item=item,
-            description=new.description,
-            channel=new.channel,
-            status=status,
-            assignee=None,
-            call_id=new.call_id,
-            created_at=now,
-            updated_at=now,
-            history=(opened,),
+        ticket = opened_ticket(ticket_id, new, protocol, person, item, now, actor)
+        connection.execute(
+            INSERT_EVENT, {"ticket_id": ticket_id, **dataclasses.asdict(ticket.history[0])}
         )
         for hook in self.after_insert:
             hook(connection, ticket)
